@@ -1,0 +1,1 @@
+//! The LeakGuard widget shell: wasm exports that script.js forwards amoCRM callbacks to.
