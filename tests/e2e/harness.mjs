@@ -1,0 +1,109 @@
+// The end-to-end harness: starts the sandbox (a local amoCRM) with the packed widget archive,
+// drives Debian's headless Chromium with playwright-core, and records every console error.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+const env = (name, fallback) => process.env[name] || fallback;
+
+/** The language files shipped in the archive, to assert on the exact texts users see. */
+export function i18n(lang) {
+  return JSON.parse(readFileSync(path.join(repoRoot, 'i18n', `${lang}.json`), 'utf8'));
+}
+
+/** Fills `{name}` placeholders the way the widget does. */
+export function fill(template, params) {
+  return template.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
+}
+
+/** Starts the sandbox on free ports and resolves with its URLs, token and control helpers. */
+export async function startSandbox(extraArgs = []) {
+  const bin = env('LEAKGUARD_SANDBOX_BIN', path.join(repoRoot, 'target/debug/leakguard-sandbox'));
+  const zip = env('LEAKGUARD_WIDGET_ZIP', path.join(repoRoot, 'dist/widget.zip'));
+  const child = spawn(bin, ['--port', '0', '--cdn-port', '0', '--widget', `leakguard=${zip}`, ...extraArgs], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const info = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the sandbox did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`the sandbox exited with ${code}`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('SANDBOX ')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line.slice('SANDBOX '.length)));
+      }
+    });
+  });
+  const control = async (method, route, body) => {
+    const res = await fetch(info.app + route, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const api = async (method, route, body) => {
+    const res = await fetch(info.app + route, {
+      method,
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    ...info,
+    control,
+    api,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    },
+  };
+}
+
+/** Launches headless Chromium with the flags this closed network needs. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+/**
+ * Opens a page that records console errors, page errors and failed requests into `problems`.
+ * Every test ends with `assertNoProblems(page)`.
+ */
+export async function openPage(browser) {
+  const context = await browser.newContext({ locale: 'ru-RU' });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') page.problems.push(`console.${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => page.problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => page.problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  return page;
+}
+
+/** Logs in as a sandbox user with a language and opens a path. */
+export async function visit(page, sandbox, pathname, { user, lang = 'ru' } = {}) {
+  const params = new URLSearchParams({ lang, next: pathname });
+  if (user) params.set('user', String(user));
+  await page.goto(`${sandbox.app}/__sandbox/login?${params}`);
+}
+
+export function problemsOf(page) {
+  return page.problems;
+}
