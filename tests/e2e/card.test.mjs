@@ -120,7 +120,8 @@ test('leaving the card destroys the widget: no root, no stylesheet, nothing left
   await panelText(page, 'scheduled');
   const styles = () => page.evaluate(() => document.querySelectorAll('link[href*="/widgets/leakguard/"]').length);
   assert.equal(await styles(), 1);
-  await page.evaluate((id) => window.APP.router.navigate(`/leads/pipeline/${id}`, { trigger: true }), demo.pipeline_id ?? '');
+  const lead = (await sandbox.api('GET', `/api/v4/leads/${demo.deal_with_task}`)).body;
+  await page.evaluate((id) => window.APP.router.navigate(`/leads/pipeline/${id}`, { trigger: true }), lead.pipeline_id);
   await page.waitForFunction(() => !window.APP.data.current_card);
   assert.equal(await page.locator('[data-leakguard-root]').count(), 0);
   assert.equal(await styles(), 0);
