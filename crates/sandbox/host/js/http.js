@@ -78,6 +78,15 @@ define([], function () {
       return request('GET', qs ? url + (url.indexOf('?') < 0 ? '?' : '&') + qs : url);
     },
     post: function (url, body) { return request('POST', url, body); },
+    /** Fetches a same-origin text file (a template) with the host header. */
+    text: function (url) {
+      return fetch(url, { credentials: 'same-origin', headers: { 'X-Sandbox-Client': 'host' } }).then(function (response) {
+        if (!response.ok) {
+          throw new HttpError(response.status, null, url);
+        }
+        return response.text();
+      });
+    },
     patch: function (url, body) { return request('PATCH', url, body); }
   };
 });
