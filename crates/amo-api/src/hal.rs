@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::de::{object_or_empty, option_int_or_string};
@@ -82,15 +83,48 @@ impl<T> Default for Page<T> {
 }
 
 impl<'de, T: Collection + Deserialize<'de>> Deserialize<'de> for Page<T> {
+    /// Decodes an object; a bare `[]` (PHP's empty array) or `null` is an empty page, anything else an error.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Page<T>, D::Error> {
-        let raw = RawPage::<T>::deserialize(deserializer)?;
-        Ok(Page {
-            items: raw.embedded.0,
-            page: raw.page,
-            next: raw.links.next.map(|next| next.href),
-            total_items: raw.total_items,
-            page_count: raw.page_count,
+        let raw = deserializer.deserialize_any(PageVisitor(PhantomData))?;
+        Ok(match raw {
+            None => Page::empty(),
+            Some(raw) => Page {
+                items: raw.embedded.0,
+                page: raw.page,
+                next: raw.links.next.map(|next| next.href),
+                total_items: raw.total_items,
+                page_count: raw.page_count,
+            },
         })
+    }
+}
+
+struct PageVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Collection + Deserialize<'de>> Visitor<'de> for PageVisitor<T> {
+    type Value = Option<RawPage<T>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a HAL list of `{}`", T::KEY)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        match seq.next_element::<IgnoredAny>()? {
+            None => Ok(None),
+            Some(_) => Err(de::Error::invalid_type(de::Unexpected::Seq, &self)),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        RawPage::deserialize(MapAccessDeserializer::new(map)).map(Some)
     }
 }
 
