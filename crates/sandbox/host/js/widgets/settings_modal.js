@@ -56,14 +56,14 @@ function ($, _, http, lang, Modal, widgets) {
         } else {
           $row.append(
             $('<input type="text" class="text-input">').attr('name', name + '[' + manager.id + '][login]').val(own.login || ''),
-            $('<input type="password" class="text-input">').attr('name', name + '[' + manager.id + '][password]').val(own.password || ''));
+            $('<input type="password" class="text-input" autocomplete="new-password">').attr('name', name + '[' + manager.id + '][password]').val(own.password || ''));
         }
         $users.append($row);
       });
       return $users;
     }
     return $('<input class="text-input widget_settings_block__input_field">')
-      .attr({ type: type === 'pass' ? 'password' : 'text', name: name }).val(value === undefined || value === null ? '' : value);
+      .attr({ type: type === 'pass' ? 'password' : 'text', name: name, autocomplete: type === 'pass' ? 'new-password' : 'off' }).val(value === undefined || value === null ? '' : value);
   }
 
   /** Reads the fields back in the manifest's shape (`users*` fields as objects keyed by user id). */
@@ -108,7 +108,8 @@ function ($, _, http, lang, Modal, widgets) {
         init: function ($body) {
           var $right = $('<div class="widget-settings__right"></div>');
           var $block = $('<div class="widget_settings_block"></div>').appendTo($right);
-          var $fields = $('<div class="widget_settings_block__fields"></div>');
+          var $fields = $('<form class="widget_settings_block__fields" autocomplete="off"></form>')
+            .on('submit', function (e) { e.preventDefault(); });
           _.each(settings, function (field, name) {
             $fields.append($('<div class="widget_settings_block__item_field"></div>').append(
               $('<div class="widget_settings_block__title_field"></div>').text(text(langs, field.name) + (field.required ? ' *' : '')),
