@@ -13,6 +13,20 @@ define(['jquery'], function ($) {
     $('.checkboxes_dropdown.checkboxes_dropdown-opened').not(except).removeClass('checkboxes_dropdown-opened');
   }
 
+  /** Picks the plural form from "one,few,many" by the Russian rule (one form is used as is). */
+  function numeral(count, forms) {
+    var list = String(forms || '').split(',');
+    var n10 = count % 10;
+    var n100 = count % 100;
+    if (n10 === 1 && n100 !== 11) {
+      return list[0];
+    }
+    if (n10 >= 2 && n10 <= 4 && (n100 < 10 || n100 >= 20) && list.length > 1) {
+      return list[1];
+    }
+    return list[list.length - 1];
+  }
+
   function install() {
     $(document)
       .on('click.controls', '.control--select--button', function (e) {
@@ -51,7 +65,7 @@ define(['jquery'], function ($) {
         if ($checked.length === 1) {
           title = $checked.data('option');
         } else if ($checked.length > 1) {
-          title = $checked.length + ' ' + ($dropdown.data('title-numeral') || '');
+          title = $checked.length + ' ' + numeral($checked.length, $dropdown.data('title-numeral'));
         }
         $dropdown.find('.checkboxes_dropdown__title').text(title);
       })
