@@ -1,0 +1,2 @@
+//! Throughput benchmark of the sandbox.
+fn main() {}

@@ -1,0 +1,131 @@
+//! Test control endpoints under `/__sandbox/` (no auth; the listener is loopback-only): log, faults, reset, clock, showcase ids.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::clock::ClockMode;
+use crate::config::{ApiOptions, Fixture};
+use crate::faults::FaultRule;
+use crate::routes::AppState;
+
+/// The `/__sandbox/*` routes (login lives with the pages).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/__sandbox/requests", get(requests).delete(clear_requests))
+        .route("/__sandbox/faults", axum::routing::post(add_fault).delete(clear_faults))
+        .route("/__sandbox/reset", axum::routing::post(reset))
+        .route("/__sandbox/clock", get(clock).post(set_clock))
+        .route("/__sandbox/demo", get(demo))
+        .route("/__sandbox/options", get(options).post(set_options))
+}
+
+fn bad(detail: impl std::fmt::Display) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": detail.to_string()}))).into_response()
+}
+
+#[derive(Deserialize)]
+struct Since {
+    #[serde(default)]
+    since: u64,
+}
+
+async fn requests(State(state): State<AppState>, Query(since): Query<Since>) -> Json<Value> {
+    Json(serde_json::to_value(state.log.since(since.since)).unwrap_or_default())
+}
+
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    state.log.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn add_fault(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<FaultRule>(&body) {
+        Ok(rule) => {
+            state.faults.add(rule);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(err) => bad(err),
+    }
+}
+
+async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Reset {
+    fixture: Option<Fixture>,
+    seed: Option<u64>,
+    deals: Option<usize>,
+}
+
+/// Rebuilds the data; omitted fields keep the values the sandbox was started with.
+async fn reset(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let reset: Reset = if body.is_empty() {
+        Reset { fixture: None, seed: None, deals: None }
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(reset) => reset,
+            Err(err) => return bad(err),
+        }
+    };
+    let fixture = reset.fixture.unwrap_or(state.config.fixture);
+    let seed = reset.seed.unwrap_or(state.config.seed);
+    let deals = reset.deals.unwrap_or(state.config.deals);
+    let worker = state.clone();
+    let _ = tokio::task::spawn_blocking(move || worker.reset(fixture, seed, deals)).await;
+    let showcase = crate::state::showcase_json(&state.store().showcase);
+    Json(showcase).into_response()
+}
+
+async fn clock(State(state): State<AppState>) -> Json<Value> {
+    Json(state.clock.describe())
+}
+
+#[derive(Deserialize)]
+struct SetClock {
+    now: Option<i64>,
+    offset_seconds: Option<i64>,
+    #[serde(default)]
+    system: bool,
+}
+
+async fn set_clock(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let request: SetClock = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return bad(err),
+    };
+    let mode = match (request.system, request.now, request.offset_seconds) {
+        (true, _, _) => ClockMode::System,
+        (false, Some(now), _) => ClockMode::Fixed(now),
+        (false, None, Some(offset)) => ClockMode::Offset(offset),
+        (false, None, None) => return bad("expected now, offset_seconds or system"),
+    };
+    state.clock.set(mode);
+    Json(state.clock.describe()).into_response()
+}
+
+async fn demo(State(state): State<AppState>) -> Json<Value> {
+    Json(crate::state::showcase_json(&state.store().showcase))
+}
+
+async fn options(State(state): State<AppState>) -> Json<ApiOptions> {
+    Json(state.options())
+}
+
+/// Replaces the account behaviour switches; omitted fields take their defaults.
+async fn set_options(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<ApiOptions>(&body) {
+        Ok(options) => {
+            state.set_options(options.clone());
+            Json(options).into_response()
+        }
+        Err(err) => bad(err),
+    }
+}
