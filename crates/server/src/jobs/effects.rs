@@ -1,0 +1,137 @@
+//! Idempotent side effects in amoCRM: a retried job never creates a second task.
+//!
+//! Before creating, the intent is written under an idempotency key; the created id is written
+//! after. A retry that finds a finished key does nothing; one that finds only the intent (the
+//! previous attempt died somewhere around the request) looks for the task by the marker the key
+//! puts into its text and creates it only when it is not there.
+
+use amo_api::query::TasksQuery;
+use amo_api::{NewTask, Saved, Task};
+use reqwest::Method;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::amo::{AmoClient, AmoError};
+use crate::db::{now_ms, Db};
+
+const INTENT: &str = "intent";
+const DONE: &str = "done";
+
+/// The marker written into the text of a task created under `key`.
+pub fn marker(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    format!("[LG-{}]", hex::encode(&digest[..5]))
+}
+
+/// What a previous attempt left under a key.
+async fn recorded(db: &Db, key: &str) -> Result<Option<(String, Option<i64>)>, AmoError> {
+    let row = sqlx::query("SELECT state, result_id FROM effects WHERE effect_key = $1")
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row
+        .map(|row| -> Result<_, sqlx::Error> { Ok((row.try_get("state")?, row.try_get("result_id")?)) })
+        .transpose()?)
+}
+
+async fn record_intent(db: &Db, account_id: i64, key: &str, kind: &str) -> Result<(), AmoError> {
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO effects (effect_key, account_id, kind, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (effect_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(account_id)
+    .bind(kind)
+    .bind(INTENT)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+async fn record_done(db: &Db, key: &str, result_id: i64) -> Result<(), AmoError> {
+    sqlx::query("UPDATE effects SET state = $1, result_id = $2, updated_at = $3 WHERE effect_key = $4")
+        .bind(DONE)
+        .bind(result_id)
+        .bind(now_ms())
+        .bind(key)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Creates `task` (attached to a lead) at most once per `key`; returns the task id.
+pub async fn ensure_task(
+    db: &Db,
+    amo: &AmoClient,
+    account_id: i64,
+    key: &str,
+    mut task: NewTask,
+) -> Result<u64, AmoError> {
+    let marker = marker(key);
+    match recorded(db, key).await? {
+        Some((state, Some(id))) if state == DONE => return Ok(id as u64),
+        Some(_) => {
+            if let Some(id) = find_task(amo, account_id, task.entity_id, &marker).await? {
+                record_done(db, key, id as i64).await?;
+                tracing::info!(account_id, key, id, "found the task of an interrupted attempt");
+                return Ok(id);
+            }
+        }
+        None => record_intent(db, account_id, key, "task").await?,
+    }
+    task.text = format!("{} {marker}", task.text);
+    task.request_id = Some(marker.clone());
+    let reply = amo
+        .send(account_id, Method::POST, TasksQuery::PATH, Some(&[task]))
+        .await?;
+    let saved: amo_api::hal::Page<Saved<Task>> = reply.json()?;
+    let id = saved
+        .items
+        .first()
+        .map(|saved| saved.id)
+        .ok_or_else(|| AmoError::Decode("the task answer lists no task".into()))?;
+    record_done(db, key, id as i64).await?;
+    Ok(id)
+}
+
+/// The id of a task of lead `lead_id` whose text carries `marker`, open or not.
+async fn find_task(
+    amo: &AmoClient,
+    account_id: i64,
+    lead_id: Option<u64>,
+    marker: &str,
+) -> Result<Option<u64>, AmoError> {
+    let query = TasksQuery {
+        entity_type: Some(amo_api::EntityType::Leads),
+        entity_ids: lead_id.into_iter().collect(),
+        limit: Some(amo_api::query::MAX_LIMIT),
+        ..TasksQuery::default()
+    };
+    let tasks: Vec<Task> = amo
+        .get_all(account_id, |page| {
+            TasksQuery {
+                page: Some(page),
+                ..query.clone()
+            }
+            .to_path()
+        })
+        .await?;
+    Ok(tasks
+        .into_iter()
+        .find(|task| task.text.contains(marker))
+        .map(|task| task.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_short_stable_and_distinct() {
+        assert_eq!(marker("a"), marker("a"));
+        assert_ne!(marker("a"), marker("b"));
+        assert_eq!(marker("a").len(), "[LG-]".len() + 10);
+    }
+}
