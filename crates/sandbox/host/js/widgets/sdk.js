@@ -126,9 +126,9 @@ define(['jquery', 'underscore', 'http', 'widgets/templates'], function ($, _, ht
     };
 
     /**
-     * amoCRM sends this POST through its server-side proxy; the sandbox has no proxy yet,
-     * so the browser sends it directly (the target must allow CORS). As in amoCRM's bundle
-     * a fifth (error) argument is ignored.
+     * Not yet: amoCRM sends this POST through its server-side proxy, and the sandbox has no
+     * proxy endpoint, so the browser sends it directly (the target must allow CORS).
+     * As in amoCRM's bundle, a fifth (error) argument is ignored.
      */
     widget.crm_post = function (url, data, success, dataType) {
       return $.ajax({ url: url, type: 'POST', data: data, dataType: dataType || 'json', success: success });
