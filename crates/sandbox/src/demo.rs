@@ -310,14 +310,15 @@ impl<'a> Floor<'a> {
         showcase.deal_lost = Some(lost);
         showcase.deal_new_stage = Some(fresh);
         self.store.showcase = showcase;
-        for _ in 6..deals {
-            self.random_deal();
-        }
-        for _ in 0..3.min(deals / 100) {
+        let deleted = 3.min(deals / 100);
+        for index in 6..deals {
             let id = self.random_deal();
-            if let Some(lead) = self.store.leads.get_mut(&id) {
-                lead.is_deleted = true;
-                lead.updated_at = now - self.rng.i64(HOUR..10 * DAY);
+            if index >= deals - deleted {
+                let at = now - self.rng.i64(HOUR..10 * DAY);
+                if let Some(lead) = self.store.leads.get_mut(&id) {
+                    lead.is_deleted = true;
+                    lead.updated_at = at;
+                }
             }
         }
     }
