@@ -98,25 +98,23 @@ fn object<T: JsCast>(value: JsValue) -> Option<T> {
 }
 
 /// A string or a number as text (amoCRM sends ids and versions as either).
+///
+/// Numbers are printed by JavaScript, which keeps float formatting out of the wasm.
 fn text_of(value: &JsValue) -> Option<String> {
-    value
-        .as_string()
-        .or_else(|| {
-            value
-                .as_f64()
-                .filter(|n| n.is_finite())
-                .map(|n| n.to_string())
-        })
-        .filter(|s| !s.is_empty())
+    let text = match value.dyn_ref::<js_sys::Number>() {
+        Some(number) if number.value_of().is_finite() => number.to_string_with_radix(10).ok().map(String::from),
+        _ => value.as_string(),
+    };
+    text.filter(|s| !s.is_empty())
 }
 
 /// A non-negative integer sent as a number or a numeric string.
 fn integer_of(value: &JsValue) -> Option<u64> {
-    let number = value
-        .as_f64()
-        .or_else(|| value.as_string()?.trim().parse().ok())?;
-    (number.is_finite() && number >= 0.0 && number.fract() == 0.0 && number <= u64::MAX as f64)
-        .then_some(number as u64)
+    match value.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n < u64::MAX as f64 => Some(n as u64),
+        Some(_) => None,
+        None => value.as_string()?.trim().parse().ok(),
+    }
 }
 
 impl Widget {
