@@ -25,16 +25,26 @@ pub fn router() -> Router<AppState> {
 }
 
 fn require_session(caller: &Caller) -> Result<(), ApiError> {
-    if caller.has_session { Ok(()) } else { Err(ApiError::unauthorized()) }
+    if caller.has_session {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
 }
 
 /// Account, user, managers, groups, task types, pipelines, loss reasons and installed widgets.
-async fn bootstrap(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> Result<Json<Value>, ApiError> {
+async fn bootstrap(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Value>, ApiError> {
     require_session(&caller)?;
+    state.reload_stale_widgets();
     let now = state.clock.now();
     let store = state.store();
     let account = &store.account;
-    let user = store.user(caller.user_id).ok_or_else(ApiError::unauthorized)?;
+    let user = store
+        .user(caller.user_id)
+        .ok_or_else(ApiError::unauthorized)?;
     let managers: Map<String, Value> = store
         .users
         .iter()
@@ -46,7 +56,11 @@ async fn bootstrap(State(state): State<AppState>, Extension(caller): Extension<C
             }))
         })
         .collect();
-    let groups: Map<String, Value> = store.groups.iter().map(|g| (format!("group_{}", g.id), json!(g.name))).collect();
+    let groups: Map<String, Value> = store
+        .groups
+        .iter()
+        .map(|g| (format!("group_{}", g.id), json!(g.name)))
+        .collect();
     let task_types: Map<String, Value> = store
         .task_types
         .iter()
@@ -63,7 +77,10 @@ async fn bootstrap(State(state): State<AppState>, Extension(caller): Extension<C
         .collect();
     let mut reasons = store.loss_reasons.clone();
     reasons.sort_by_key(|r| (r.sort, r.id));
-    let loss_reasons: Vec<Value> = reasons.iter().map(|r| json!({"id": r.id, "name": r.name, "sort": r.sort})).collect();
+    let loss_reasons: Vec<Value> = reasons
+        .iter()
+        .map(|r| json!({"id": r.id, "name": r.name, "sort": r.sort}))
+        .collect();
     let cdn = state.cdn_url();
     let widgets: Vec<Value> = state.widgets().iter().map(|w| w.entry(cdn)).collect();
     Ok(Json(json!({
@@ -95,7 +112,9 @@ async fn save_settings(
 ) -> Result<Json<Value>, ApiError> {
     require_session(&caller)?;
     if !caller.is_admin {
-        return Err(ApiError::forbidden("Only account admins can change widget settings"));
+        return Err(ApiError::forbidden(
+            "Only account admins can change widget settings",
+        ));
     }
     let body = read_object(&body)?;
     let active = match body.get("active").and_then(Value::as_str) {
@@ -110,7 +129,10 @@ async fn save_settings(
         Some(_) => return Err(ApiError::bad_request("fields must be an object")),
     };
     let mut widgets = state.widgets_mut();
-    let widget = widgets.iter_mut().find(|w| w.archive.code == code).ok_or_else(|| ApiError::not_found("Widget not found"))?;
+    let widget = widgets
+        .iter_mut()
+        .find(|w| w.archive.code == code)
+        .ok_or_else(|| ApiError::not_found("Widget not found"))?;
     if let Some(active) = active {
         widget.active = active;
     }
@@ -121,16 +143,32 @@ async fn save_settings(
 }
 
 /// The card page's data: the lead with contacts and tags, all its tasks and its notes.
-async fn card(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn card(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     require_session(&caller)?;
     let id = parse_id(&id)?;
     let store = state.store();
     let base = state.app_url();
-    let lead = store.leads.get(&id).filter(|l| !l.is_deleted).ok_or_else(|| ApiError::not_found("Lead not found"))?;
+    let lead = store
+        .leads
+        .get(&id)
+        .filter(|l| !l.is_deleted)
+        .ok_or_else(|| ApiError::not_found("Lead not found"))?;
     let account = store.account.id;
-    let tasks: Vec<Value> = store.tasks_of_lead(id).into_iter().map(|t| render_task(base, account, t)).collect();
-    let notes: Vec<Value> =
-        store.notes.values().filter(|n| n.entity_type == "leads" && n.entity_id == id).map(|n| render_note(base, account, n)).collect();
+    let tasks: Vec<Value> = store
+        .tasks_of_lead(id)
+        .into_iter()
+        .map(|t| render_task(base, account, t))
+        .collect();
+    let notes: Vec<Value> = store
+        .notes
+        .values()
+        .filter(|n| n.entity_type == "leads" && n.entity_id == id)
+        .map(|n| render_note(base, account, n))
+        .collect();
     Ok(Json(json!({
         "lead": render_lead(&store, base, lead, &["contacts", "loss_reason", "catalog_elements"]),
         "tasks": tasks,
@@ -139,11 +177,18 @@ async fn card(State(state): State<AppState>, Extension(caller): Extension<Caller
 }
 
 /// The one-time `X-Auth-Token` for `$authorizedAjax` (amocrm-widget-platform.md §4.2), signed with the widget's secret.
-async fn token(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(code): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     require_session(&caller)?;
     let (client_uuid, secret) = {
         let widgets = state.widgets();
-        let widget = widgets.iter().find(|w| w.archive.code == code).ok_or_else(|| ApiError::not_found("Widget not found"))?;
+        let widget = widgets
+            .iter()
+            .find(|w| w.archive.code == code)
+            .ok_or_else(|| ApiError::not_found("Widget not found"))?;
         (widget.client_uuid.clone(), widget.secret.clone())
     };
     let now = crate::clock::system_now();

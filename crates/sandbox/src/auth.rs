@@ -62,21 +62,46 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Resolves the caller from a bearer token (preferred) or the session cookie.
 pub fn identify(state: &SandboxState, headers: &HeaderMap) -> Option<Caller> {
-    let is_host = headers.get(HOST_CLIENT_HEADER).and_then(|v| v.to_str().ok()) == Some("host");
+    let is_host = headers
+        .get(HOST_CLIENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        == Some("host");
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let (user_id, client, key, lang, has_session) = if let Some(token) = bearer {
         let user_id = state.token_user(token)?;
-        (user_id, ClientKind::Bearer, format!("bearer:{token}"), "ru".to_owned(), false)
+        (
+            user_id,
+            ClientKind::Bearer,
+            format!("bearer:{token}"),
+            "ru".to_owned(),
+            false,
+        )
     } else {
         let id = cookie(headers, SESSION_COOKIE)?;
         let session = state.session(&id)?;
-        (session.user_id, ClientKind::Session, format!("session:{id}"), session.lang, true)
+        (
+            session.user_id,
+            ClientKind::Session,
+            format!("session:{id}"),
+            session.lang,
+            true,
+        )
     };
     let is_admin = state.store().user(user_id).is_some_and(|u| u.is_admin);
     let client = if is_host { ClientKind::Host } else { client };
-    Some(Caller { user_id, is_admin, client, key, lang, has_session })
+    Some(Caller {
+        user_id,
+        is_admin,
+        client,
+        key,
+        lang,
+        has_session,
+    })
 }

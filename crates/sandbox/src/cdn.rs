@@ -10,12 +10,18 @@ use crate::routes::AppState;
 
 /// The CDN router.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/widgets/{code}/{version}/{*path}", get(file)).fallback(not_found).with_state(state)
+    Router::new()
+        .route("/widgets/{code}/{version}/{*path}", get(file))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 /// The MIME type for a file name, by extension.
 pub fn mime_for(path: &str) -> &'static str {
-    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let extension = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match extension.as_str() {
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -33,18 +39,33 @@ pub fn mime_for(path: &str) -> &'static str {
 }
 
 fn with_cors(mut response: Response) -> Response {
-    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 
-async fn file(State(state): State<AppState>, Path((code, version, path)): Path<(String, String, String)>) -> Response {
+async fn file(
+    State(state): State<AppState>,
+    Path((code, version, path)): Path<(String, String, String)>,
+) -> Response {
     let found = state
         .widgets()
         .iter()
         .find(|w| w.archive.code == code && w.archive.version == version)
         .and_then(|w| w.archive.files.get(&path).cloned());
     match found {
-        Some(bytes) => with_cors(([(header::CONTENT_TYPE, mime_for(&path)), (header::CACHE_CONTROL, "no-cache")], bytes).into_response()),
+        Some(bytes) => with_cors(
+            (
+                [
+                    (header::CONTENT_TYPE, mime_for(&path)),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                bytes,
+            )
+                .into_response(),
+        ),
         None => not_found().await,
     }
 }

@@ -43,7 +43,13 @@ pub struct WidgetSource {
 impl WidgetSource {
     /// A required archive for `code` at `path`.
     pub fn new(code: impl Into<String>, path: impl Into<PathBuf>) -> Self {
-        WidgetSource { code: code.into(), path: path.into(), optional: false, client_uuid: None, secret: None }
+        WidgetSource {
+            code: code.into(),
+            path: path.into(),
+            optional: false,
+            client_uuid: None,
+            secret: None,
+        }
     }
 }
 
@@ -73,7 +79,12 @@ pub struct ApiOptions {
 
 impl Default for ApiOptions {
     fn default() -> Self {
-        ApiOptions { filters_enabled: true, users_require_admin: true, over_limit: OverLimit::Reject, payment_required: false }
+        ApiOptions {
+            filters_enabled: true,
+            users_require_admin: true,
+            over_limit: OverLimit::Reject,
+            payment_required: false,
+        }
     }
 }
 
@@ -142,7 +153,10 @@ impl Default for Config {
         Config {
             port: 8300,
             cdn_port: 8301,
-            widgets: vec![WidgetSource { optional: true, ..WidgetSource::new("leakguard", "dist/widget.zip") }],
+            widgets: vec![WidgetSource {
+                optional: true,
+                ..WidgetSource::new("leakguard", "dist/widget.zip")
+            }],
             fixture: Fixture::Demo,
             deals: 3000,
             seed: 42,

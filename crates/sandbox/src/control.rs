@@ -17,7 +17,10 @@ use crate::routes::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
-        .route("/__sandbox/faults", axum::routing::post(add_fault).delete(clear_faults))
+        .route(
+            "/__sandbox/faults",
+            axum::routing::post(add_fault).delete(clear_faults),
+        )
         .route("/__sandbox/reset", axum::routing::post(reset))
         .route("/__sandbox/clock", get(clock).post(set_clock))
         .route("/__sandbox/demo", get(demo))
@@ -25,7 +28,11 @@ pub fn router() -> Router<AppState> {
 }
 
 fn bad(detail: impl std::fmt::Display) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": detail.to_string()}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": detail.to_string()})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -68,7 +75,11 @@ struct Reset {
 /// Rebuilds the data; omitted fields keep the values the sandbox was started with.
 async fn reset(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let reset: Reset = if body.is_empty() {
-        Reset { fixture: None, seed: None, deals: None }
+        Reset {
+            fixture: None,
+            seed: None,
+            deals: None,
+        }
     } else {
         match serde_json::from_slice(&body) {
             Ok(reset) => reset,

@@ -59,17 +59,49 @@ fn skeleton(rng: &mut fastrand::Rng, now: i64) -> Store {
     ] {
         store.seed_ids(kind, first);
     }
-    store.groups = [(0, "Отдел продаж"), (401_001, "Продажи Москва"), (401_002, "Продажи Регионы")]
-        .into_iter()
-        .map(|(id, name)| Group { id, name: name.into(), uuid: crate::state::uuid_from(rng) })
-        .collect();
+    store.groups = [
+        (0, "Отдел продаж"),
+        (401_001, "Продажи Москва"),
+        (401_002, "Продажи Регионы"),
+    ]
+    .into_iter()
+    .map(|(id, name)| Group {
+        id,
+        name: name.into(),
+        uuid: crate::state::uuid_from(rng),
+    })
+    .collect();
     let people = [
         (ADMIN_ID, "Ирина Соколова", "irina.sokolova", true, 0),
-        (FIRST_MANAGER_ID, "Алексей Смирнов", "alexey.smirnov", false, 401_001),
-        (8_100_003, "Мария Кузнецова", "maria.kuznetsova", false, 401_001),
+        (
+            FIRST_MANAGER_ID,
+            "Алексей Смирнов",
+            "alexey.smirnov",
+            false,
+            401_001,
+        ),
+        (
+            8_100_003,
+            "Мария Кузнецова",
+            "maria.kuznetsova",
+            false,
+            401_001,
+        ),
         (8_100_004, "Дмитрий Попов", "dmitry.popov", false, 401_001),
-        (8_100_005, "Елена Васильева", "elena.vasilieva", false, 401_002),
-        (8_100_006, "Сергей Новиков", "sergey.novikov", false, 401_002),
+        (
+            8_100_005,
+            "Елена Васильева",
+            "elena.vasilieva",
+            false,
+            401_002,
+        ),
+        (
+            8_100_006,
+            "Сергей Новиков",
+            "sergey.novikov",
+            false,
+            401_002,
+        ),
     ];
     store.users = people
         .into_iter()
@@ -88,18 +120,71 @@ fn skeleton(rng: &mut fastrand::Rng, now: i64) -> Store {
         })
         .collect();
     store.task_types = vec![
-        TaskType { id: 1, name: "Связаться".into(), color: None, icon_id: None, code: Some("FOLLOW_UP".into()) },
-        TaskType { id: 2, name: "Встреча".into(), color: None, icon_id: None, code: Some("MEETING".into()) },
-        TaskType { id: 2_210_001, name: "Отправить КП".into(), color: Some("#f7d56e".into()), icon_id: Some(5), code: None },
-        TaskType { id: 2_210_002, name: "Выставить счёт".into(), color: Some("#8ac6e8".into()), icon_id: Some(9), code: None },
-        TaskType { id: 2_210_003, name: "Проконтролировать оплату".into(), color: Some("#f5a3a3".into()), icon_id: Some(12), code: None },
+        TaskType {
+            id: 1,
+            name: "Связаться".into(),
+            color: None,
+            icon_id: None,
+            code: Some("FOLLOW_UP".into()),
+        },
+        TaskType {
+            id: 2,
+            name: "Встреча".into(),
+            color: None,
+            icon_id: None,
+            code: Some("MEETING".into()),
+        },
+        TaskType {
+            id: 2_210_001,
+            name: "Отправить КП".into(),
+            color: Some("#f7d56e".into()),
+            icon_id: Some(5),
+            code: None,
+        },
+        TaskType {
+            id: 2_210_002,
+            name: "Выставить счёт".into(),
+            color: Some("#8ac6e8".into()),
+            icon_id: Some(9),
+            code: None,
+        },
+        TaskType {
+            id: 2_210_003,
+            name: "Проконтролировать оплату".into(),
+            color: Some("#f5a3a3".into()),
+            icon_id: Some(12),
+            code: None,
+        },
     ];
     let pipelines: [(&str, &[&str]); 3] = [
-        ("Основная воронка", &["Новая заявка", "Первичный контакт", "Переговоры", "Принимают решение", "Согласование договора"]),
-        ("Оптовые продажи", &["Новая заявка", "Квалификация", "Расчёт КП", "КП отправлено", "Счёт выставлен"]),
-        ("Повторные продажи", &["Новый запрос", "Подбор решения", "Ожидание оплаты"]),
+        (
+            "Основная воронка",
+            &[
+                "Новая заявка",
+                "Первичный контакт",
+                "Переговоры",
+                "Принимают решение",
+                "Согласование договора",
+            ],
+        ),
+        (
+            "Оптовые продажи",
+            &[
+                "Новая заявка",
+                "Квалификация",
+                "Расчёт КП",
+                "КП отправлено",
+                "Счёт выставлен",
+            ],
+        ),
+        (
+            "Повторные продажи",
+            &["Новый запрос", "Подбор решения", "Ожидание оплаты"],
+        ),
     ];
-    let colors = ["#99ccff", "#ffff99", "#ffcc66", "#ff9966", "#deff81", "#87f2c0", "#f9deff"];
+    let colors = [
+        "#99ccff", "#ffff99", "#ffcc66", "#ff9966", "#deff81", "#87f2c0", "#f9deff",
+    ];
     for (index, (name, stages)) in pipelines.into_iter().enumerate() {
         let id = store.next_id("pipeline");
         let mut statuses = vec![Status {
@@ -120,8 +205,22 @@ fn skeleton(rng: &mut fastrand::Rng, now: i64) -> Store {
                 kind: 0,
             });
         }
-        statuses.push(Status { id: WON, name: "Успешно реализовано".into(), sort: 10_000, is_editable: false, color: "#CCFF66".into(), kind: 0 });
-        statuses.push(Status { id: LOST, name: "Закрыто и не реализовано".into(), sort: 11_000, is_editable: false, color: "#D5D8DB".into(), kind: 0 });
+        statuses.push(Status {
+            id: WON,
+            name: "Успешно реализовано".into(),
+            sort: 10_000,
+            is_editable: false,
+            color: "#CCFF66".into(),
+            kind: 0,
+        });
+        statuses.push(Status {
+            id: LOST,
+            name: "Закрыто и не реализовано".into(),
+            sort: 11_000,
+            is_editable: false,
+            color: "#D5D8DB".into(),
+            kind: 0,
+        });
         store.pipelines.push(Pipeline {
             id,
             name: name.into(),
@@ -132,21 +231,53 @@ fn skeleton(rng: &mut fastrand::Rng, now: i64) -> Store {
             statuses,
         });
     }
-    for (sort, name) in ["Дорого", "Неактуально", "Выбрали конкурента", "Не дозвонились", "Нет бюджета"].into_iter().enumerate() {
+    for (sort, name) in [
+        "Дорого",
+        "Неактуально",
+        "Выбрали конкурента",
+        "Не дозвонились",
+        "Нет бюджета",
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let id = store.next_id("loss_reason");
-        store.loss_reasons.push(LossReason { id, name: name.into(), sort: 100 * (sort as i64 + 1), created_at: created, updated_at: created });
+        store.loss_reasons.push(LossReason {
+            id,
+            name: name.into(),
+            sort: 100 * (sort as i64 + 1),
+            created_at: created,
+            updated_at: created,
+        });
     }
-    for (name, color) in [("VIP", "FF8F92"), ("Повторный клиент", "C7DB8C"), ("Тендер", "FFCE5A"), ("С сайта", "86C0FC"), ("Рекомендация", "D1A4DC")] {
+    for (name, color) in [
+        ("VIP", "FF8F92"),
+        ("Повторный клиент", "C7DB8C"),
+        ("Тендер", "FFCE5A"),
+        ("С сайта", "86C0FC"),
+        ("Рекомендация", "D1A4DC"),
+    ] {
         store.ensure_tag("leads", name, Some(color.into()));
     }
     lead_fields(&mut store);
     catalogs(&mut store, created);
-    store.showcase = Showcase { manager_user_id: FIRST_MANAGER_ID, admin_user_id: ADMIN_ID, ..Showcase::default() };
+    store.showcase = Showcase {
+        manager_user_id: FIRST_MANAGER_ID,
+        admin_user_id: ADMIN_ID,
+        ..Showcase::default()
+    };
     store
 }
 
 /// A field definition with enums; ids come from the store.
-fn field(store: &mut Store, entity: &str, name: &str, code: Option<&str>, kind: &str, enums: &[(&str, Option<&str>)]) -> FieldDef {
+fn field(
+    store: &mut Store,
+    entity: &str,
+    name: &str,
+    code: Option<&str>,
+    kind: &str,
+    enums: &[(&str, Option<&str>)],
+) -> FieldDef {
     let id = store.next_id("field");
     let enums = enums
         .iter()
@@ -173,19 +304,76 @@ fn field(store: &mut Store, entity: &str, name: &str, code: Option<&str>, kind: 
 
 fn lead_fields(store: &mut Store) {
     let leads = vec![
-        field(store, "leads", "Источник", None, "select", &[("Сайт", None), ("Рекомендация", None), ("Выставка", None), ("Холодный звонок", None), ("Повторное обращение", None)]),
+        field(
+            store,
+            "leads",
+            "Источник",
+            None,
+            "select",
+            &[
+                ("Сайт", None),
+                ("Рекомендация", None),
+                ("Выставка", None),
+                ("Холодный звонок", None),
+                ("Повторное обращение", None),
+            ],
+        ),
         field(store, "leads", "Номер договора", None, "text", &[]),
         field(store, "leads", "Дата оплаты", None, "date", &[]),
-        field(store, "leads", "Каналы связи", None, "multiselect", &[("Телефон", None), ("Email", None), ("WhatsApp", None), ("Telegram", None)]),
+        field(
+            store,
+            "leads",
+            "Каналы связи",
+            None,
+            "multiselect",
+            &[
+                ("Телефон", None),
+                ("Email", None),
+                ("WhatsApp", None),
+                ("Telegram", None),
+            ],
+        ),
         field(store, "leads", "Срочная сделка", None, "checkbox", &[]),
         field(store, "leads", "Сайт клиента", None, "url", &[]),
         field(store, "leads", "Маржа, %", None, "numeric", &[]),
     ];
-    let phone = [("WORK", Some("WORK")), ("WORKDD", Some("WORKDD")), ("MOB", Some("MOB")), ("FAX", Some("FAX")), ("HOME", Some("HOME")), ("OTHER", Some("OTHER"))];
+    let phone = [
+        ("WORK", Some("WORK")),
+        ("WORKDD", Some("WORKDD")),
+        ("MOB", Some("MOB")),
+        ("FAX", Some("FAX")),
+        ("HOME", Some("HOME")),
+        ("OTHER", Some("OTHER")),
+    ];
     let contacts = vec![
-        field(store, "contacts", "Телефон", Some("PHONE"), "multitext", &phone),
-        field(store, "contacts", "Email", Some("EMAIL"), "multitext", &[("WORK", Some("WORK")), ("PRIV", Some("PRIV")), ("OTHER", Some("OTHER"))]),
-        field(store, "contacts", "Должность", Some("POSITION"), "text", &[]),
+        field(
+            store,
+            "contacts",
+            "Телефон",
+            Some("PHONE"),
+            "multitext",
+            &phone,
+        ),
+        field(
+            store,
+            "contacts",
+            "Email",
+            Some("EMAIL"),
+            "multitext",
+            &[
+                ("WORK", Some("WORK")),
+                ("PRIV", Some("PRIV")),
+                ("OTHER", Some("OTHER")),
+            ],
+        ),
+        field(
+            store,
+            "contacts",
+            "Должность",
+            Some("POSITION"),
+            "text",
+            &[],
+        ),
     ];
     store.fields.insert("leads".into(), leads);
     store.fields.insert("contacts".into(), contacts);
@@ -196,7 +384,10 @@ fn lead_fields(store: &mut Store) {
 fn catalogs(store: &mut Store, created: i64) {
     let invoices = store.next_id("catalog");
     let products = store.next_id("catalog");
-    for (id, name, kind) in [(invoices, "Счета-покупки", "invoices"), (products, "Товары", "products")] {
+    for (id, name, kind) in [
+        (invoices, "Счета-покупки", "invoices"),
+        (products, "Товары", "products"),
+    ] {
         store.catalogs.push(Catalog {
             id,
             name: name.into(),
@@ -212,39 +403,155 @@ fn catalogs(store: &mut Store, created: i64) {
         });
     }
     let bill = vec![
-        field(store, "catalogs", "Статус", Some("BILL_STATUS"), "select", &[("Создан", Some("created")), ("Оплачен", Some("paid")), ("Предоплачен", Some("paid_in_advance")), ("Частично оплачен", Some("partially_paid"))]),
-        field(store, "catalogs", "Итого к оплате", Some("BILL_PRICE"), "numeric", &[]),
-        field(store, "catalogs", "Дата оплаты", Some("BILL_PAYMENT_DATE"), "date", &[]),
-        field(store, "catalogs", "Комментарий", Some("BILL_COMMENT"), "text", &[]),
-        field(store, "catalogs", "НДС", Some("BILL_VAT_TYPE"), "select", &[("Без НДС", Some("vat_exempt")), ("НДС включён в цену", Some("vat_included")), ("НДС не включён в цену", Some("vat_not_included"))]),
-        field(store, "catalogs", "Причина отсутствия НДС", Some("BILL_REASON_FOR_NO_VAT"), "text", &[]),
+        field(
+            store,
+            "catalogs",
+            "Статус",
+            Some("BILL_STATUS"),
+            "select",
+            &[
+                ("Создан", Some("created")),
+                ("Оплачен", Some("paid")),
+                ("Предоплачен", Some("paid_in_advance")),
+                ("Частично оплачен", Some("partially_paid")),
+            ],
+        ),
+        field(
+            store,
+            "catalogs",
+            "Итого к оплате",
+            Some("BILL_PRICE"),
+            "numeric",
+            &[],
+        ),
+        field(
+            store,
+            "catalogs",
+            "Дата оплаты",
+            Some("BILL_PAYMENT_DATE"),
+            "date",
+            &[],
+        ),
+        field(
+            store,
+            "catalogs",
+            "Комментарий",
+            Some("BILL_COMMENT"),
+            "text",
+            &[],
+        ),
+        field(
+            store,
+            "catalogs",
+            "НДС",
+            Some("BILL_VAT_TYPE"),
+            "select",
+            &[
+                ("Без НДС", Some("vat_exempt")),
+                ("НДС включён в цену", Some("vat_included")),
+                ("НДС не включён в цену", Some("vat_not_included")),
+            ],
+        ),
+        field(
+            store,
+            "catalogs",
+            "Причина отсутствия НДС",
+            Some("BILL_REASON_FOR_NO_VAT"),
+            "text",
+            &[],
+        ),
         field(store, "catalogs", "Плательщик", Some("PAYER"), "payer", &[]),
-        field(store, "catalogs", "Поставщик", Some("SUPPLIER"), "supplier", &[]),
-        field(store, "catalogs", "Юр. лицо", Some("LEGAL_ENTITY"), "legal_entity", &[]),
+        field(
+            store,
+            "catalogs",
+            "Поставщик",
+            Some("SUPPLIER"),
+            "supplier",
+            &[],
+        ),
+        field(
+            store,
+            "catalogs",
+            "Юр. лицо",
+            Some("LEGAL_ENTITY"),
+            "legal_entity",
+            &[],
+        ),
         field(store, "catalogs", "Позиции", Some("ITEMS"), "items", &[]),
     ];
     let mut price = field(store, "catalogs", "Цена", Some("PRICE"), "price", &[]);
     price.currency = Some("RUB".into());
-    let goods = vec![field(store, "catalogs", "Артикул", Some("SKU"), "text", &[]), price];
+    let goods = vec![
+        field(store, "catalogs", "Артикул", Some("SKU"), "text", &[]),
+        price,
+    ];
     store.catalog_fields.insert(invoices, bill);
     store.catalog_fields.insert(products, goods);
 }
 
 const PRODUCTS: [&str; 12] = [
-    "Поставка оборудования", "Внедрение CRM", "Годовое обслуживание", "Лицензии 1С", "Монтаж вентиляции",
-    "Аренда спецтехники", "Партия упаковки", "Разработка сайта", "Аудит безопасности", "Обучение персонала",
-    "Поставка металлопроката", "Ремонт офиса",
+    "Поставка оборудования",
+    "Внедрение CRM",
+    "Годовое обслуживание",
+    "Лицензии 1С",
+    "Монтаж вентиляции",
+    "Аренда спецтехники",
+    "Партия упаковки",
+    "Разработка сайта",
+    "Аудит безопасности",
+    "Обучение персонала",
+    "Поставка металлопроката",
+    "Ремонт офиса",
 ];
 const COMPANIES: [&str; 16] = [
-    "ООО «Ромашка»", "АО «Северсталь-Сервис»", "ООО «ТехноПарк»", "ИП Воробьёв", "ООО «Альфа Логистик»",
-    "ООО «СтройИнвест»", "АО «Уралхим»", "ООО «Вектор»", "ООО «Медиагруппа Восход»", "ООО «АгроТрейд»",
-    "ООО «Балтийский берег»", "ИП Захарова", "ООО «Сибирские сети»", "ООО «Гранит»", "ООО «Фармлайн»", "АО «Волга-Тур»",
+    "ООО «Ромашка»",
+    "АО «Северсталь-Сервис»",
+    "ООО «ТехноПарк»",
+    "ИП Воробьёв",
+    "ООО «Альфа Логистик»",
+    "ООО «СтройИнвест»",
+    "АО «Уралхим»",
+    "ООО «Вектор»",
+    "ООО «Медиагруппа Восход»",
+    "ООО «АгроТрейд»",
+    "ООО «Балтийский берег»",
+    "ИП Захарова",
+    "ООО «Сибирские сети»",
+    "ООО «Гранит»",
+    "ООО «Фармлайн»",
+    "АО «Волга-Тур»",
 ];
-const FIRST_NAMES: [&str; 10] = ["Андрей", "Ольга", "Никита", "Татьяна", "Павел", "Анна", "Игорь", "Светлана", "Роман", "Юлия"];
-const LAST_NAMES: [&str; 10] = ["Иванов", "Петрова", "Морозов", "Волкова", "Лебедев", "Соколова", "Козлов", "Новикова", "Фёдоров", "Орлова"];
+const FIRST_NAMES: [&str; 10] = [
+    "Андрей",
+    "Ольга",
+    "Никита",
+    "Татьяна",
+    "Павел",
+    "Анна",
+    "Игорь",
+    "Светлана",
+    "Роман",
+    "Юлия",
+];
+const LAST_NAMES: [&str; 10] = [
+    "Иванов",
+    "Петрова",
+    "Морозов",
+    "Волкова",
+    "Лебедев",
+    "Соколова",
+    "Козлов",
+    "Новикова",
+    "Фёдоров",
+    "Орлова",
+];
 const TASK_TEXTS: [&str; 6] = [
-    "Перезвонить клиенту", "Отправить коммерческое предложение", "Уточнить бюджет", "Назначить встречу",
-    "Проконтролировать оплату счёта", "Согласовать договор",
+    "Перезвонить клиенту",
+    "Отправить коммерческое предложение",
+    "Уточнить бюджет",
+    "Назначить встречу",
+    "Проконтролировать оплату счёта",
+    "Согласовать договор",
 ];
 
 /// The state of a generated deal.
@@ -274,11 +581,28 @@ struct Floor<'a> {
 
 impl<'a> Floor<'a> {
     fn new(store: &'a mut Store, rng: fastrand::Rng, now: i64) -> Self {
-        let managers = store.users.iter().filter(|u| !u.is_admin).map(|u| u.id).collect();
-        let mut floor = Floor { store, rng, now, managers, companies: Vec::new() };
+        let managers = store
+            .users
+            .iter()
+            .filter(|u| !u.is_admin)
+            .map(|u| u.id)
+            .collect();
+        let mut floor = Floor {
+            store,
+            rng,
+            now,
+            managers,
+            companies: Vec::new(),
+        };
         for name in COMPANIES {
             let id = floor.store.next_id("company");
-            floor.store.companies.insert(id, Company { id, name: name.into() });
+            floor.store.companies.insert(
+                id,
+                Company {
+                    id,
+                    name: name.into(),
+                },
+            );
             floor.companies.push(id);
         }
         floor
@@ -290,19 +614,61 @@ impl<'a> Floor<'a> {
         let mut showcase = self.store.showcase.clone();
         let manager = FIRST_MANAGER_ID;
         let now = self.now;
-        let with_task = self.deal("Поставка оборудования — ООО «Ромашка»", main.id, stage(3), manager, 480_000, now - 12 * DAY);
+        let with_task = self.deal(
+            "Поставка оборудования — ООО «Ромашка»",
+            main.id,
+            stage(3),
+            manager,
+            480_000,
+            now - 12 * DAY,
+        );
         self.task(with_task, manager, 1, now + DAY, false);
-        let overdue = self.deal("Внедрение CRM — ООО «Вектор»", main.id, stage(4), manager, 1_250_000, now - 30 * DAY);
+        let overdue = self.deal(
+            "Внедрение CRM — ООО «Вектор»",
+            main.id,
+            stage(4),
+            manager,
+            1_250_000,
+            now - 30 * DAY,
+        );
         self.task(overdue, manager, 1, now - 2 * DAY, false);
-        let without = self.deal("Годовое обслуживание — ООО «Гранит»", main.id, stage(2), manager, 210_000, now - 9 * DAY);
+        let without = self.deal(
+            "Годовое обслуживание — ООО «Гранит»",
+            main.id,
+            stage(2),
+            manager,
+            210_000,
+            now - 9 * DAY,
+        );
         self.task(without, manager, 1, now - 3 * DAY, true);
-        let won = self.deal("Лицензии 1С — АО «Уралхим»", main.id, WON, manager, 760_000, now - 40 * DAY);
+        let won = self.deal(
+            "Лицензии 1С — АО «Уралхим»",
+            main.id,
+            WON,
+            manager,
+            760_000,
+            now - 40 * DAY,
+        );
         self.close(won, WON, now - 5 * DAY, None);
         self.invoice(won, 760_000, "paid", now - 4 * DAY);
-        let lost = self.deal("Монтаж вентиляции — ООО «СтройИнвест»", main.id, LOST, manager, 340_000, now - 25 * DAY);
+        let lost = self.deal(
+            "Монтаж вентиляции — ООО «СтройИнвест»",
+            main.id,
+            LOST,
+            manager,
+            340_000,
+            now - 25 * DAY,
+        );
         let reason = self.store.loss_reasons[0].id;
         self.close(lost, LOST, now - 6 * DAY, Some(reason));
-        let fresh = self.deal("Разработка сайта — ИП Захарова", main.id, stage(1), manager, 150_000, now - HOUR);
+        let fresh = self.deal(
+            "Разработка сайта — ИП Захарова",
+            main.id,
+            stage(1),
+            manager,
+            150_000,
+            now - HOUR,
+        );
         showcase.deal_with_task = Some(with_task);
         showcase.deal_overdue = Some(overdue);
         showcase.deal_without_task = Some(without);
@@ -336,15 +702,28 @@ impl<'a> Floor<'a> {
             15..27 => Outcome::Lost,
             _ => Outcome::Active,
         };
-        let normal: Vec<u64> = pipeline.statuses.iter().filter(|s| s.kind == 0 && s.id != WON && s.id != LOST).map(|s| s.id).collect();
+        let normal: Vec<u64> = pipeline
+            .statuses
+            .iter()
+            .filter(|s| s.kind == 0 && s.id != WON && s.id != LOST)
+            .map(|s| s.id)
+            .collect();
         let status = match outcome {
             Outcome::Won => WON,
             Outcome::Lost => LOST,
             Outcome::Active if rng.u8(0..100) < 4 => pipeline.statuses[0].id,
             Outcome::Active => normal[rng.usize(0..normal.len())],
         };
-        let responsible = if rng.u8(0..100) < 5 { ADMIN_ID } else { self.managers[rng.usize(0..self.managers.len())] };
-        let name = format!("{} — {}", PRODUCTS[rng.usize(0..PRODUCTS.len())], COMPANIES[rng.usize(0..COMPANIES.len())]);
+        let responsible = if rng.u8(0..100) < 5 {
+            ADMIN_ID
+        } else {
+            self.managers[rng.usize(0..self.managers.len())]
+        };
+        let name = format!(
+            "{} — {}",
+            PRODUCTS[rng.usize(0..PRODUCTS.len())],
+            COMPANIES[rng.usize(0..COMPANIES.len())]
+        );
         let price = rng.i64(5..1500) * 1000;
         let created = self.now - rng.i64(HOUR..180 * DAY);
         let id = self.deal(&name, pipeline.id, status, responsible, price, created);
@@ -356,8 +735,9 @@ impl<'a> Floor<'a> {
                     let till = created + self.rng.i64(0..=(closed - created));
                     self.task(id, responsible, 1, till, true);
                 }
-                let reason = (outcome == Outcome::Lost)
-                    .then(|| self.store.loss_reasons[self.rng.usize(0..self.store.loss_reasons.len())].id);
+                let reason = (outcome == Outcome::Lost).then(|| {
+                    self.store.loss_reasons[self.rng.usize(0..self.store.loss_reasons.len())].id
+                });
                 self.close(id, status, closed, reason);
                 if outcome == Outcome::Won && self.rng.u8(0..100) < 30 {
                     self.invoice(id, price, "paid", closed);
@@ -395,11 +775,32 @@ impl<'a> Floor<'a> {
     }
 
     /// Creates a deal with a contact, a company, sometimes tags and custom field values.
-    fn deal(&mut self, name: &str, pipeline_id: u64, status_id: u64, responsible: u64, price: i64, created: i64) -> u64 {
+    fn deal(
+        &mut self,
+        name: &str,
+        pipeline_id: u64,
+        status_id: u64,
+        responsible: u64,
+        price: i64,
+        created: i64,
+    ) -> u64 {
         let id = self.store.next_id("lead");
         let contact = self.store.next_id("contact");
-        let person = format!("{} {}", FIRST_NAMES[self.rng.usize(0..10)], LAST_NAMES[self.rng.usize(0..10)]);
-        self.store.contacts.insert(contact, Contact { id: contact, name: person, responsible_user_id: responsible, created_at: created, updated_at: created });
+        let person = format!(
+            "{} {}",
+            FIRST_NAMES[self.rng.usize(0..10)],
+            LAST_NAMES[self.rng.usize(0..10)]
+        );
+        self.store.contacts.insert(
+            contact,
+            Contact {
+                id: contact,
+                name: person,
+                responsible_user_id: responsible,
+                created_at: created,
+                updated_at: created,
+            },
+        );
         let company = self.companies[self.rng.usize(0..self.companies.len())];
         let mut tags = Vec::new();
         if self.rng.u8(0..100) < 25 {
@@ -413,13 +814,21 @@ impl<'a> Floor<'a> {
             let option = &source.enums[self.rng.usize(0..source.enums.len())];
             values.push(FieldValues {
                 field_id: source.id,
-                values: vec![FieldValueItem { value: json!(option.value), enum_id: Some(option.id), enum_code: None }],
+                values: vec![FieldValueItem {
+                    value: json!(option.value),
+                    enum_id: Some(option.id),
+                    enum_code: None,
+                }],
             });
         }
         if self.rng.u8(0..100) < 30 {
             values.push(FieldValues {
                 field_id: fields[6].id,
-                values: vec![FieldValueItem { value: json!(self.rng.u8(5..45).to_string()), enum_id: None, enum_code: None }],
+                values: vec![FieldValueItem {
+                    value: json!(self.rng.u8(5..45).to_string()),
+                    enum_id: None,
+                    enum_code: None,
+                }],
             });
         }
         let updated = created + self.rng.i64(0..=(self.now - created).min(3 * DAY));
@@ -445,7 +854,10 @@ impl<'a> Floor<'a> {
                 score: None,
                 custom_fields_values: values,
                 tags,
-                contacts: vec![ContactLink { id: contact, is_main: true }],
+                contacts: vec![ContactLink {
+                    id: contact,
+                    is_main: true,
+                }],
                 companies: vec![company],
                 catalog_elements: Vec::new(),
             },
@@ -482,16 +894,33 @@ impl<'a> Floor<'a> {
         }
     }
 
-    fn task(&mut self, lead: u64, responsible: u64, task_type_id: u64, complete_till: i64, done: bool) {
+    fn task(
+        &mut self,
+        lead: u64,
+        responsible: u64,
+        task_type_id: u64,
+        complete_till: i64,
+        done: bool,
+    ) {
         let id = self.store.next_id("task");
-        let created = self.store.leads.get(&lead).map(|l| l.created_at).unwrap_or(self.now).min(complete_till);
+        let created = self
+            .store
+            .leads
+            .get(&lead)
+            .map(|l| l.created_at)
+            .unwrap_or(self.now)
+            .min(complete_till);
         let text = TASK_TEXTS[self.rng.usize(0..TASK_TEXTS.len())];
         self.store.put_task(Task {
             id,
             created_by: responsible,
             updated_by: responsible,
             created_at: created,
-            updated_at: if done { complete_till.min(self.now) } else { created },
+            updated_at: if done {
+                complete_till.min(self.now)
+            } else {
+                created
+            },
             responsible_user_id: responsible,
             group_id: self.store.group_of(responsible),
             entity_id: Some(lead),
@@ -507,20 +936,41 @@ impl<'a> Floor<'a> {
 
     /// Adds an invoice for `price` with `BILL_STATUS` `status` and links it to the lead.
     fn invoice(&mut self, lead: u64, price: i64, status: &str, at: i64) {
-        let Some(catalog) = self.store.invoices_catalog().map(|c| c.id) else { return };
+        let Some(catalog) = self.store.invoices_catalog().map(|c| c.id) else {
+            return;
+        };
         let fields = &self.store.catalog_fields[&catalog];
-        let by_code = |code: &str| fields.iter().find(|f| f.code.as_deref() == Some(code)).expect("invoice field");
+        let by_code = |code: &str| {
+            fields
+                .iter()
+                .find(|f| f.code.as_deref() == Some(code))
+                .expect("invoice field")
+        };
         let status_field = by_code("BILL_STATUS");
-        let option = status_field.enums.iter().find(|e| e.code.as_deref() == Some(status)).expect("bill status");
+        let option = status_field
+            .enums
+            .iter()
+            .find(|e| e.code.as_deref() == Some(status))
+            .expect("bill status");
         let mut values = vec![
             FieldValues {
                 field_id: status_field.id,
-                values: vec![FieldValueItem { value: json!(option.value), enum_id: Some(option.id), enum_code: option.code.clone() }],
+                values: vec![FieldValueItem {
+                    value: json!(option.value),
+                    enum_id: Some(option.id),
+                    enum_code: option.code.clone(),
+                }],
             },
-            FieldValues { field_id: by_code("BILL_PRICE").id, values: vec![item(json!(price.to_string()))] },
+            FieldValues {
+                field_id: by_code("BILL_PRICE").id,
+                values: vec![item(json!(price.to_string()))],
+            },
         ];
         if status == "paid" {
-            values.push(FieldValues { field_id: by_code("BILL_PAYMENT_DATE").id, values: vec![item(json!(at))] });
+            values.push(FieldValues {
+                field_id: by_code("BILL_PAYMENT_DATE").id,
+                values: vec![item(json!(at))],
+            });
         }
         let id = self.store.next_id("element");
         let number = id - 6_000_000;
@@ -539,11 +989,20 @@ impl<'a> Floor<'a> {
             },
         );
         if let Some(lead) = self.store.leads.get_mut(&lead) {
-            lead.catalog_elements.push(ElementLink { id, catalog_id: catalog, quantity: 1.0, price_id: None });
+            lead.catalog_elements.push(ElementLink {
+                id,
+                catalog_id: catalog,
+                quantity: 1.0,
+                price_id: None,
+            });
         }
     }
 }
 
 fn item(value: Value) -> FieldValueItem {
-    FieldValueItem { value, enum_id: None, enum_code: None }
+    FieldValueItem {
+        value,
+        enum_id: None,
+        enum_code: None,
+    }
 }

@@ -24,7 +24,9 @@ pub fn hal(value: Value) -> Response {
 /// An answer with `status` and a HAL+JSON body.
 pub fn hal_status(status: StatusCode, value: Value) -> Response {
     let mut response = (status, value.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_JSON));
     response
 }
 
@@ -67,7 +69,11 @@ impl Page {
 /// Builds the URL of `path` with the caller's query, `page` and `limit` replaced.
 pub fn page_href(base: &str, path: &str, query: &Query, page: usize, limit: usize) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in query.pairs().iter().filter(|(k, _)| k != "page" && k != "limit") {
+    for (key, value) in query
+        .pairs()
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "limit")
+    {
         serializer.append_pair(key, value);
     }
     serializer.append_pair("limit", &limit.to_string());
@@ -84,17 +90,33 @@ pub enum Totals {
     Counted,
 }
 
+/// Where a list lives and what was asked of it.
+#[derive(Debug, Clone, Copy)]
+pub struct List<'a> {
+    /// The account origin.
+    pub base: &'a str,
+    /// The collection's path, e.g. `/api/v4/leads`.
+    pub path: &'a str,
+    /// The caller's query (kept in `_links`).
+    pub query: &'a Query,
+    /// The requested page.
+    pub page: Page,
+}
+
 /// One page of a collection, or 204 when the page is empty.
 pub fn paged<T>(
-    base: &str,
-    path: &str,
-    query: &Query,
-    page: Page,
+    list: List<'_>,
     key: &str,
     items: &[T],
     totals: Totals,
     render: impl Fn(&T) -> Value,
 ) -> Response {
+    let List {
+        base,
+        path,
+        query,
+        page,
+    } = list;
     let start = (page.page - 1).saturating_mul(page.limit);
     if start >= items.len() {
         return no_content();
@@ -102,18 +124,33 @@ pub fn paged<T>(
     let end = (start + page.limit).min(items.len());
     let rows: Vec<Value> = items[start..end].iter().map(render).collect();
     let mut links = Map::new();
-    links.insert("self".into(), json!({"href": page_href(base, path, query, page.page, page.limit)}));
+    links.insert(
+        "self".into(),
+        json!({"href": page_href(base, path, query, page.page, page.limit)}),
+    );
     if end < items.len() {
-        links.insert("next".into(), json!({"href": page_href(base, path, query, page.page + 1, page.limit)}));
+        links.insert(
+            "next".into(),
+            json!({"href": page_href(base, path, query, page.page + 1, page.limit)}),
+        );
     }
-    links.insert("first".into(), json!({"href": page_href(base, path, query, 1, page.limit)}));
+    links.insert(
+        "first".into(),
+        json!({"href": page_href(base, path, query, 1, page.limit)}),
+    );
     if page.page > 1 {
-        links.insert("prev".into(), json!({"href": page_href(base, path, query, page.page - 1, page.limit)}));
+        links.insert(
+            "prev".into(),
+            json!({"href": page_href(base, path, query, page.page - 1, page.limit)}),
+        );
     }
     let mut body = Map::new();
     if totals == Totals::Counted {
         let page_count = items.len().div_ceil(page.limit);
-        links.insert("last".into(), json!({"href": page_href(base, path, query, page_count, page.limit)}));
+        links.insert(
+            "last".into(),
+            json!({"href": page_href(base, path, query, page_count, page.limit)}),
+        );
         body.insert("_total_items".into(), json!(items.len()));
         body.insert("_page_count".into(), json!(page_count));
     }

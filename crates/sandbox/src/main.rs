@@ -35,7 +35,9 @@ struct Cli {
 }
 
 fn parse_widget(raw: &str) -> Result<WidgetSource, String> {
-    let (code, path) = raw.split_once('=').ok_or_else(|| format!("expected CODE=PATH.zip, got {raw:?}"))?;
+    let (code, path) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("expected CODE=PATH.zip, got {raw:?}"))?;
     if code.is_empty() || path.is_empty() {
         return Err(format!("expected CODE=PATH.zip, got {raw:?}"));
     }
@@ -49,18 +51,28 @@ async fn main() -> anyhow::Result<()> {
     let config = Config {
         port: cli.port,
         cdn_port: cli.cdn_port,
-        widgets: if cli.widgets.is_empty() { defaults.widgets.clone() } else { cli.widgets },
+        widgets: if cli.widgets.is_empty() {
+            defaults.widgets.clone()
+        } else {
+            cli.widgets
+        },
         fixture: cli.fixture,
         deals: cli.deals,
         seed: cli.seed,
         host_dir: cli.host_dir.unwrap_or(defaults.host_dir.clone()),
         ..defaults
     };
-    let running = leakguard_sandbox::start(config).await.context("starting the sandbox")?;
+    let running = leakguard_sandbox::start(config)
+        .await
+        .context("starting the sandbox")?;
     let (deal, widgets) = {
         let state = running.state();
         let deal = state.store().showcase.deal_with_task;
-        let widgets: Vec<String> = state.widgets().iter().map(|w| w.archive.code.clone()).collect();
+        let widgets: Vec<String> = state
+            .widgets()
+            .iter()
+            .map(|w| w.archive.code.clone())
+            .collect();
         (deal, widgets)
     };
     let app = running.app_url().to_owned();
@@ -73,7 +85,10 @@ async fn main() -> anyhow::Result<()> {
     println!("amoCRM sandbox is running.");
     println!("  Open a deal:      {deal_url}");
     println!("  Pipeline:         {app}/leads/pipeline");
-    println!("  API:              {app}/api/v4/leads (Authorization: Bearer {})", running.token());
+    println!(
+        "  API:              {app}/api/v4/leads (Authorization: Bearer {})",
+        running.token()
+    );
     println!("  Widget CDN:       {}", running.cdn_url());
     println!("  Showcase ids:     {app}/__sandbox/demo");
     println!("Press Ctrl+C to stop.");
@@ -88,7 +103,9 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM handler");
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

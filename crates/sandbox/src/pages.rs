@@ -34,7 +34,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 /// The `Set-Cookie` value for a session.
 fn session_cookie(id: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Lax; Path=/")).expect("cookie is ASCII")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Lax; Path=/"
+    ))
+    .expect("cookie is ASCII")
 }
 
 /// `host/index.html`, opening an admin session when the browser has none.
@@ -45,7 +48,10 @@ async fn shell(State(state): State<AppState>, headers: HeaderMap) -> Response {
         Err(err) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("The sandbox frontend is missing: cannot read {} ({err}). Pass --host-dir.", index.display()),
+            format!(
+                "The sandbox frontend is missing: cannot read {} ({err}). Pass --host-dir.",
+                index.display()
+            ),
         )
             .into_response(),
     };
@@ -53,9 +59,13 @@ async fn shell(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !valid {
         let admin = state.store().showcase.admin_user_id;
         let id = state.open_session(admin, "ru");
-        response.headers_mut().append(header::SET_COOKIE, session_cookie(&id));
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, session_cookie(&id));
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -71,23 +81,43 @@ struct LoginParams {
 /// `GET /__sandbox/login?user=&lang=&next=`: a session for that user and language, then 302 to `next`.
 async fn login(State(state): State<AppState>, Query(params): Query<LoginParams>) -> Response {
     if state.store().user(params.user).is_none() {
-        return (StatusCode::BAD_REQUEST, format!("unknown user {}", params.user)).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("unknown user {}", params.user),
+        )
+            .into_response();
     }
     let lang = params.lang.unwrap_or_else(|| "ru".into());
     if !["ru", "en", "es", "pt"].contains(&lang.as_str()) {
-        return (StatusCode::BAD_REQUEST, format!("unsupported language {lang:?}")).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("unsupported language {lang:?}"),
+        )
+            .into_response();
     }
-    let next = params.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
+    let next = params
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
     let id = state.open_session(params.user, &lang);
     let mut response = Redirect::to(&next).into_response();
     *response.status_mut() = StatusCode::FOUND;
-    response.headers_mut().append(header::SET_COOKIE, session_cookie(&id));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(&id));
     response
 }
 
 /// A 16×16 icon: the LeakGuard shield drawn into a 32-bit BMP inside an ICO container.
 async fn favicon() -> Response {
-    ([(header::CONTENT_TYPE, "image/x-icon"), (header::CACHE_CONTROL, "public, max-age=86400")], favicon_bytes()).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        favicon_bytes(),
+    )
+        .into_response()
 }
 
 fn favicon_bytes() -> Vec<u8> {

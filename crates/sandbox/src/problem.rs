@@ -21,7 +21,11 @@ pub struct FieldError {
 impl FieldError {
     /// A field error with the given code, path and detail.
     pub fn new(code: &'static str, path: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { code, path: path.into(), detail: detail.into() }
+        FieldError {
+            code,
+            path: path.into(),
+            detail: detail.into(),
+        }
     }
 }
 
@@ -37,7 +41,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status` and `detail`.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        ApiError { status, detail: detail.into(), extra: Map::new(), retry_after_header: None }
+        ApiError {
+            status,
+            detail: detail.into(),
+            extra: Map::new(),
+            retry_after_header: None,
+        }
     }
 
     /// 400 with a plain detail.
@@ -55,8 +64,10 @@ impl ApiError {
         let list: Vec<Value> = groups
             .into_iter()
             .map(|(request_id, errors)| {
-                let errors: Vec<Value> =
-                    errors.into_iter().map(|e| json!({"code": e.code, "path": e.path, "detail": e.detail})).collect();
+                let errors: Vec<Value> = errors
+                    .into_iter()
+                    .map(|e| json!({"code": e.code, "path": e.path, "detail": e.detail}))
+                    .collect();
                 json!({"request_id": request_id, "errors": errors})
             })
             .collect();
@@ -115,8 +126,14 @@ impl ApiError {
     /// The problem+json body.
     pub fn body(&self) -> Value {
         let mut body = Map::new();
-        body.insert("title".into(), json!(self.status.canonical_reason().unwrap_or("Error")));
-        body.insert("type".into(), json!(format!("https://httpstatus.es/{}", self.status.as_u16())));
+        body.insert(
+            "title".into(),
+            json!(self.status.canonical_reason().unwrap_or("Error")),
+        );
+        body.insert(
+            "type".into(),
+            json!(format!("https://httpstatus.es/{}", self.status.as_u16())),
+        );
         body.insert("status".into(), json!(self.status.as_u16()));
         body.insert("detail".into(), json!(self.detail));
         body.extend(self.extra.clone());

@@ -44,13 +44,23 @@ impl Node {
 
     /// All values that parse as integers; others are dropped.
     pub fn ints(&self) -> Vec<i64> {
-        self.values().into_iter().filter_map(|v| v.trim().parse().ok()).collect()
+        self.values()
+            .into_iter()
+            .filter_map(|v| v.trim().parse().ok())
+            .collect()
     }
 
     /// A `{from, to}` range; `None` when the node has neither bound.
     pub fn range(&self) -> Option<Range> {
-        let bound = |key| self.child(key).and_then(Node::as_str).and_then(|v| v.trim().parse::<i64>().ok());
-        let range = Range { from: bound("from"), to: bound("to") };
+        let bound = |key| {
+            self.child(key)
+                .and_then(Node::as_str)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        };
+        let range = Range {
+            from: bound("from"),
+            to: bound("to"),
+        };
         (range.from.is_some() || range.to.is_some()).then_some(range)
     }
 
@@ -58,8 +68,14 @@ impl Node {
         if !matches!(self, Node::Map(_)) {
             *self = Node::Map(Vec::new());
         }
-        let Node::Map(children) = self else { unreachable!("just made a map") };
-        let key = if path[0].is_empty() { children.len().to_string() } else { path[0].clone() };
+        let Node::Map(children) = self else {
+            unreachable!("just made a map")
+        };
+        let key = if path[0].is_empty() {
+            children.len().to_string()
+        } else {
+            path[0].clone()
+        };
         let rest = &path[1..];
         let position = children.iter().position(|(k, _)| *k == key);
         if rest.is_empty() {
@@ -106,8 +122,9 @@ pub struct Query {
 impl Query {
     /// Parses a raw query string (without the `?`).
     pub fn parse(raw: Option<&str>) -> Query {
-        let pairs: Vec<(String, String)> =
-            form_urlencoded::parse(raw.unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         let mut root = Node::Map(Vec::new());
         for (key, value) in &pairs {
             let path = split_key(key);
@@ -115,7 +132,9 @@ impl Query {
                 root.insert(&path, value.clone());
             }
         }
-        let Node::Map(root) = root else { unreachable!("root is a map") };
+        let Node::Map(root) = root else {
+            unreachable!("root is a map")
+        };
         Query { pairs, root }
     }
 
@@ -136,7 +155,14 @@ impl Query {
 
     /// The comma-separated `with` list.
     pub fn with(&self) -> Vec<&str> {
-        self.str("with").map(|w| w.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+        self.str("with")
+            .map(|w| {
+                w.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Whether `with` names `item`.
@@ -151,25 +177,34 @@ impl Query {
 
     /// The first `order[field]=asc|desc` whose field is in `allowed`, as (field, descending).
     pub fn order(&self, allowed: &[&str]) -> Option<(String, bool)> {
-        self.get(&["order"])?.children().iter().find_map(|(field, node)| {
-            let direction = node.as_str()?.to_ascii_lowercase();
-            let descending = match direction.as_str() {
-                "asc" => false,
-                "desc" => true,
-                _ => return None,
-            };
-            allowed.contains(&field.as_str()).then(|| (field.clone(), descending))
-        })
+        self.get(&["order"])?
+            .children()
+            .iter()
+            .find_map(|(field, node)| {
+                let direction = node.as_str()?.to_ascii_lowercase();
+                let descending = match direction.as_str() {
+                    "asc" => false,
+                    "desc" => true,
+                    _ => return None,
+                };
+                allowed
+                    .contains(&field.as_str())
+                    .then(|| (field.clone(), descending))
+            })
     }
 }
 
 /// Splits `a[b][][c]` into `["a", "b", "", "c"]`.
 fn split_key(key: &str) -> Vec<String> {
-    let Some(open) = key.find('[') else { return vec![key.to_owned()] };
+    let Some(open) = key.find('[') else {
+        return vec![key.to_owned()];
+    };
     let mut path = vec![key[..open].to_owned()];
     let mut rest = &key[open..];
     while let Some(stripped) = rest.strip_prefix('[') {
-        let Some(close) = stripped.find(']') else { break };
+        let Some(close) = stripped.find(']') else {
+            break;
+        };
         path.push(stripped[..close].to_owned());
         rest = &stripped[close + 1..];
     }
@@ -195,7 +230,10 @@ mod tests {
         ));
         let statuses = q.get(&["filter", "statuses"]).unwrap().children();
         assert_eq!(statuses.len(), 1);
-        assert_eq!(statuses[0].1.child("status_id").unwrap().as_str(), Some("142"));
+        assert_eq!(
+            statuses[0].1.child("status_id").unwrap().as_str(),
+            Some("142")
+        );
         let range = q.get(&["filter", "closed_at"]).unwrap().range().unwrap();
         assert!(range.contains(Some(10)) && !range.contains(Some(9)));
         assert_eq!(q.order(&["id"]), Some(("id".to_owned(), true)));

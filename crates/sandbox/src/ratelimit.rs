@@ -34,7 +34,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with `config`.
     pub fn new(config: RateLimit) -> RateLimiter {
-        RateLimiter { config: Mutex::new(config), clients: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            config: Mutex::new(config),
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The current limits.
@@ -69,14 +72,22 @@ impl RateLimiter {
             client.violations.clear();
         }
         let second = Duration::from_secs(1);
-        while client.hits.front().is_some_and(|t| now.duration_since(*t) >= second) {
+        while client
+            .hits
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= second)
+        {
             client.hits.pop_front();
         }
         if client.hits.len() < config.per_second as usize {
             client.hits.push_back(now);
             return Verdict::Allow;
         }
-        while client.violations.front().is_some_and(|t| now.duration_since(*t) >= config.violation_window) {
+        while client
+            .violations
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= config.violation_window)
+        {
             client.violations.pop_front();
         }
         client.violations.push_back(now);
@@ -86,6 +97,8 @@ impl RateLimiter {
         }
         let oldest = client.hits.front().copied().unwrap_or(now);
         let wait = second.saturating_sub(now.duration_since(oldest));
-        Verdict::Limited { retry_after: wait.as_secs_f64().ceil().max(1.0) as u64 }
+        Verdict::Limited {
+            retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+        }
     }
 }

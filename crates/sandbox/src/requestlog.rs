@@ -45,7 +45,14 @@ impl RequestLog {
 
     /// Entries with `seq > since`.
     pub fn since(&self, since: u64) -> Vec<LogEntry> {
-        self.0.lock().expect("log lock").1.iter().filter(|e| e.seq > since).cloned().collect()
+        self.0
+            .lock()
+            .expect("log lock")
+            .1
+            .iter()
+            .filter(|e| e.seq > since)
+            .cloned()
+            .collect()
     }
 
     /// Forgets every entry; sequence numbers keep increasing.

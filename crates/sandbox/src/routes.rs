@@ -35,7 +35,10 @@ pub fn app(state: AppState) -> Router {
         .merge(gated)
         .merge(crate::pages::router(&state))
         .merge(crate::control::router())
-        .layer(middleware::map_response_with_state(state.clone(), request_id))
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            request_id,
+        ))
         .with_state(state)
 }
 
@@ -52,27 +55,39 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     let started = Instant::now();
     let ts_ms = system_now_ms();
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .unwrap_or_default();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or("").to_owned();
     let caller = identify(&state, &parts.headers);
-    let client = caller.as_ref().map(|c| c.client.as_str()).unwrap_or("anonymous").to_owned();
+    let client = caller
+        .as_ref()
+        .map(|c| c.client.as_str())
+        .unwrap_or("anonymous")
+        .to_owned();
     let logged_body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
 
     let response = 'decide: {
         if let Some(fault) = state.faults.take(method.as_str(), &path) {
             match fault.kind {
                 FaultKind::Status => {
-                    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let status = StatusCode::from_u16(fault.status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     break 'decide ApiError::new(status, "Injected fault").into_response();
                 }
                 FaultKind::RateLimit => {
-                    break 'decide ApiError::too_many_requests(1, state.limiter.config().retry_after_header).into_response();
+                    break 'decide ApiError::too_many_requests(
+                        1,
+                        state.limiter.config().retry_after_header,
+                    )
+                    .into_response();
                 }
                 FaultKind::Drop => {
                     let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -82,12 +97,18 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
                 FaultKind::Latency => tokio::time::sleep(Duration::from_millis(fault.ms)).await,
             }
         }
-        let Some(caller) = caller else { break 'decide ApiError::unauthorized().into_response() };
+        let Some(caller) = caller else {
+            break 'decide ApiError::unauthorized().into_response();
+        };
         if caller.client != ClientKind::Host {
             match state.limiter.check(&caller.key) {
                 crate::ratelimit::Verdict::Allow => {}
                 crate::ratelimit::Verdict::Limited { retry_after } => {
-                    break 'decide ApiError::too_many_requests(retry_after, state.limiter.config().retry_after_header).into_response();
+                    break 'decide ApiError::too_many_requests(
+                        retry_after,
+                        state.limiter.config().retry_after_header,
+                    )
+                    .into_response();
                 }
                 crate::ratelimit::Verdict::Banned => break 'decide banned(&state),
             }
@@ -102,10 +123,26 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
 
     let status = response.status().as_u16();
     if state.config.log_requests {
-        let shown = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
-        eprintln!("{method} {shown} -> {status} [{client}] {} ms", started.elapsed().as_millis());
+        let shown = if query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{query}")
+        };
+        eprintln!(
+            "{method} {shown} -> {status} [{client}] {} ms",
+            started.elapsed().as_millis()
+        );
     }
-    state.log.push(LogEntry { seq: 0, ts_ms, method: method.to_string(), path, query, status, client, body: logged_body });
+    state.log.push(LogEntry {
+        seq: 0,
+        ts_ms,
+        method: method.to_string(),
+        path,
+        query,
+        status,
+        client,
+        body: logged_body,
+    });
     response
 }
 
@@ -114,15 +151,27 @@ fn banned(state: &SandboxState) -> Response {
     if state.limiter.config().ban_html {
         let html = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
         let mut response = (StatusCode::FORBIDDEN, html).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
         return response;
     }
-    ApiError::forbidden("Your IP address is blocked for exceeding the request limit").into_response()
+    ApiError::forbidden("Your IP address is blocked for exceeding the request limit")
+        .into_response()
 }
 
 /// 404 problem+json in K-http's wording for an unknown API path.
-pub async fn api_not_found(State(state): State<AppState>, method: Method, uri: axum::extract::OriginalUri) -> Response {
-    ApiError::not_found(format!("Cannot {method} {}{}", state.app_url(), uri.0.path())).into_response()
+pub async fn api_not_found(
+    State(state): State<AppState>,
+    method: Method,
+    uri: axum::extract::OriginalUri,
+) -> Response {
+    ApiError::not_found(format!(
+        "Cannot {method} {}{}",
+        state.app_url(),
+        uri.0.path()
+    ))
+    .into_response()
 }
 
 /// 405 problem+json for a known API path with the wrong method.

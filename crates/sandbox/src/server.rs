@@ -82,7 +82,11 @@ fn load_widgets(config: &Config) -> anyhow::Result<Vec<WidgetArchive>> {
     let mut archives = Vec::new();
     for source in &config.widgets {
         if source.optional && !source.path.exists() {
-            eprintln!("warning: widget archive {} not found; {} is not served (build it first)", source.path.display(), source.code);
+            eprintln!(
+                "warning: widget archive {} not found; {} is not served (build it first)",
+                source.path.display(),
+                source.code
+            );
             continue;
         }
         archives.push(load_archive(&source.code, &source.path)?);
@@ -93,8 +97,9 @@ fn load_widgets(config: &Config) -> anyhow::Result<Vec<WidgetArchive>> {
 /// Starts both origins on 127.0.0.1 and returns once they accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let archives = load_widgets(&config)?;
-    let app_listener =
-        TcpListener::bind(("127.0.0.1", config.port)).await.with_context(|| format!("binding 127.0.0.1:{}", config.port))?;
+    let app_listener = TcpListener::bind(("127.0.0.1", config.port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", config.port))?;
     let cdn_listener = TcpListener::bind(("127.0.0.1", config.cdn_port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", config.cdn_port))?;
@@ -105,8 +110,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     });
     let (stop, stopped) = watch::channel(false);
     let tasks = vec![
-        tokio::spawn(serve(app_listener, crate::routes::app(state.clone()), stopped.clone())),
-        tokio::spawn(serve(cdn_listener, crate::cdn::router(state.clone()), stopped)),
+        tokio::spawn(serve(
+            app_listener,
+            crate::routes::app(state.clone()),
+            stopped.clone(),
+        )),
+        tokio::spawn(serve(
+            cdn_listener,
+            crate::cdn::router(state.clone()),
+            stopped,
+        )),
     ];
     Ok(Running { state, stop, tasks })
 }

@@ -21,12 +21,25 @@ pub struct WidgetArchive {
     pub files: HashMap<String, Bytes>,
     /// Where the archive was read from.
     pub source: PathBuf,
+    /// The file's modification time when it was read (to pick up rebuilds).
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl WidgetArchive {
+    /// Whether the file on disk changed since it was read.
+    pub fn is_stale(&self) -> bool {
+        let now = std::fs::metadata(&self.source).and_then(|m| m.modified()).ok();
+        now.is_some() && now != self.modified
+    }
 }
 
 /// Reads `path` into memory, checking the rules of amocrm-widget-platform.md §1.1 that an upload enforces.
 pub fn load_archive(code: &str, path: &Path) -> anyhow::Result<WidgetArchive> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading widget archive {}", path.display()))?;
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).with_context(|| format!("{} is not a zip", path.display()))?;
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading widget archive {}", path.display()))?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .with_context(|| format!("{} is not a zip", path.display()))?;
     let mut files = HashMap::new();
     for index in 0..zip.len() {
         let mut entry = zip.by_index(index)?;
@@ -39,17 +52,28 @@ pub fn load_archive(code: &str, path: &Path) -> anyhow::Result<WidgetArchive> {
         files.insert(name, Bytes::from(data));
     }
     let Some(manifest) = files.get("manifest.json") else {
-        bail!("{}: manifest.json must be at the archive root", path.display());
+        bail!(
+            "{}: manifest.json must be at the archive root",
+            path.display()
+        );
     };
-    let manifest: Value = serde_json::from_slice(manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest))
-        .with_context(|| format!("{}: manifest.json is not valid JSON", path.display()))?;
+    let manifest: Value =
+        serde_json::from_slice(manifest.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(manifest))
+            .with_context(|| format!("{}: manifest.json is not valid JSON", path.display()))?;
     let Some(version) = manifest.pointer("/widget/version").and_then(Value::as_str) else {
         bail!("{}: manifest.json has no widget.version", path.display());
     };
     if !manifest.get("locations").is_some_and(Value::is_array) {
         bail!("{}: manifest.json has no locations array", path.display());
     }
-    Ok(WidgetArchive { code: code.to_owned(), version: version.to_owned(), manifest, files, source: path.to_owned() })
+    Ok(WidgetArchive {
+        code: code.to_owned(),
+        version: version.to_owned(),
+        manifest,
+        files,
+        source: path.to_owned(),
+        modified,
+    })
 }
 
 /// A widget installed in the account: its archive plus settings saved through the settings modal.
@@ -83,14 +107,30 @@ impl Widget {
             .and_then(Value::as_object)
             .into_iter()
             .flatten()
-            .filter(|(_, field)| field.get("required").and_then(Value::as_bool).unwrap_or(false))
-            .any(|(key, _)| self.settings.get(key).is_none_or(|v| v.is_null() || v.as_str() == Some("")));
-        if required_missing { "not_configured" } else { "installed" }
+            .filter(|(_, field)| {
+                field
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+            })
+            .any(|(key, _)| {
+                self.settings
+                    .get(key)
+                    .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+            });
+        if required_missing {
+            "not_configured"
+        } else {
+            "installed"
+        }
     }
 
     /// The base URL of the widget's files on the CDN origin, without a trailing slash.
     pub fn base_url(&self, cdn: &str) -> String {
-        format!("{cdn}/widgets/{}/{}", self.archive.code, self.archive.version)
+        format!(
+            "{cdn}/widgets/{}/{}",
+            self.archive.code, self.archive.version
+        )
     }
 
     /// The widget entry of `/ajax/sandbox/bootstrap` (what `self.params` / `get_settings()` are built from).

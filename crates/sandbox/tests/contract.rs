@@ -9,7 +9,13 @@ use serde_json::{json, Value};
 /// The main pipeline's id and its first two ordinary stages.
 async fn main_pipeline(sb: &Sandbox) -> (u64, u64, u64) {
     let (_, body) = sb.get("/api/v4/leads/pipelines").await;
-    let pipeline = body["_embedded"]["pipelines"].as_array().unwrap().iter().find(|p| p["is_main"] == true).unwrap().clone();
+    let pipeline = body["_embedded"]["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["is_main"] == true)
+        .unwrap()
+        .clone();
     let stages: Vec<u64> = pipeline["_embedded"]["statuses"]
         .as_array()
         .unwrap()
@@ -34,8 +40,12 @@ async fn lead(sb: &Sandbox, id: u64, with: &str) -> Value {
 }
 
 fn tag_names(lead: &Value) -> Vec<String> {
-    let mut names: Vec<String> =
-        lead["_embedded"]["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
+    let mut names: Vec<String> = lead["_embedded"]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
     names.sort();
     names
 }
@@ -44,13 +54,27 @@ fn tag_names(lead: &Value) -> Vec<String> {
 #[tokio::test]
 async fn unauthenticated_call_is_401_problem_json() {
     let sb = Sandbox::start().await;
-    let response = sb.client.get(format!("{}/api/v4/leads", sb.app)).send().await.unwrap();
+    let response = sb
+        .client
+        .get(format!("{}/api/v4/leads", sb.app))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], 401);
     assert_eq!(body["type"], "https://httpstatus.es/401");
-    let wrong = sb.client.get(format!("{}/api/v4/leads", sb.app)).bearer_auth("not-a-token").send().await.unwrap();
+    let wrong = sb
+        .client
+        .get(format!("{}/api/v4/leads", sb.app))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -58,12 +82,23 @@ async fn unauthenticated_call_is_401_problem_json() {
 #[tokio::test]
 async fn success_is_hal_json_with_request_id() {
     let sb = Sandbox::start().await;
-    let response = sb.api(Method::GET, "/api/v4/leads?limit=1").send().await.unwrap();
+    let response = sb
+        .api(Method::GET, "/api/v4/leads?limit=1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/hal+json");
-    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(id.len(), 36);
-    let other = sb.api(Method::GET, "/api/v4/leads?limit=1").send().await.unwrap();
+    let other = sb
+        .api(Method::GET, "/api/v4/leads?limit=1")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
 }
 
@@ -76,21 +111,38 @@ async fn pagination_links_follow_pages() {
     assert_eq!(first["_embedded"]["leads"].as_array().unwrap().len(), 100);
     assert!(first["_links"]["prev"].is_null());
     let next = first["_links"]["next"]["href"].as_str().unwrap();
-    assert!(next.contains("page=2") && next.contains("limit=100"), "{next}");
+    assert!(
+        next.contains("page=2") && next.contains("limit=100"),
+        "{next}"
+    );
     let (_, second) = send(sb.client.get(next).bearer_auth(&sb.token)).await;
     assert_eq!(second["_page"], 2);
-    assert!(second["_links"]["prev"]["href"].as_str().unwrap().contains("page=1"));
+    assert!(second["_links"]["prev"]["href"]
+        .as_str()
+        .unwrap()
+        .contains("page=1"));
     let (_, default) = sb.get("/api/v4/leads").await;
-    assert_eq!(default["_embedded"]["leads"].as_array().unwrap().len(), 50, "default limit is 50");
+    assert_eq!(
+        default["_embedded"]["leads"].as_array().unwrap().len(),
+        50,
+        "default limit is 50"
+    );
     let (_, last) = sb.get("/api/v4/leads?limit=250&page=2").await;
-    assert!(last["_links"]["next"].is_null(), "300 leads: page 2 of 250 is the last");
+    assert!(
+        last["_links"]["next"].is_null(),
+        "300 leads: page 2 of 250 is the last"
+    );
 }
 
 /// amocrm-api-v4.md §1.3: past the last page → 204 with an empty body.
 #[tokio::test]
 async fn past_the_last_page_is_204_with_empty_body() {
     let sb = Sandbox::start().await;
-    let response = sb.api(Method::GET, "/api/v4/leads?limit=250&page=9").send().await.unwrap();
+    let response = sb
+        .api(Method::GET, "/api/v4/leads?limit=250&page=9")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.bytes().await.unwrap().is_empty());
 }
@@ -99,7 +151,11 @@ async fn past_the_last_page_is_204_with_empty_body() {
 #[tokio::test]
 async fn no_match_is_204_with_empty_body() {
     let sb = Sandbox::start().await;
-    let response = sb.api(Method::GET, "/api/v4/leads?filter[id]=1").send().await.unwrap();
+    let response = sb
+        .api(Method::GET, "/api/v4/leads?filter[id]=1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.bytes().await.unwrap().is_empty());
 }
@@ -118,9 +174,23 @@ async fn limit_above_250_is_422() {
 async fn both_bracket_forms_filter_alike() {
     let sb = Sandbox::start().await;
     let (_, page) = sb.get("/api/v4/leads?limit=3").await;
-    let ids: Vec<u64> = page["_embedded"]["leads"].as_array().unwrap().iter().map(|l| l["id"].as_u64().unwrap()).collect();
-    let empty = ids.iter().map(|id| format!("filter[id][]={id}")).collect::<Vec<_>>().join("&");
-    let indexed = ids.iter().enumerate().map(|(i, id)| format!("filter[id][{i}]={id}")).collect::<Vec<_>>().join("&");
+    let ids: Vec<u64> = page["_embedded"]["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_u64().unwrap())
+        .collect();
+    let empty = ids
+        .iter()
+        .map(|id| format!("filter[id][]={id}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let indexed = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("filter[id][{i}]={id}"))
+        .collect::<Vec<_>>()
+        .join("&");
     let (_, a) = sb.get(&format!("/api/v4/leads?{empty}")).await;
     let (_, b) = sb.get(&format!("/api/v4/leads?{indexed}")).await;
     assert_eq!(a["_embedded"]["leads"].as_array().unwrap().len(), 3);
@@ -132,7 +202,9 @@ async fn both_bracket_forms_filter_alike() {
 async fn percent_encoded_brackets_filter() {
     let sb = Sandbox::start().await;
     let id = sb.demo().await["deal_with_task"].as_u64().unwrap();
-    let (status, body) = sb.get(&format!("/api/v4/leads?filter%5Bid%5D%5B0%5D={id}")).await;
+    let (status, body) = sb
+        .get(&format!("/api/v4/leads?filter%5Bid%5D%5B0%5D={id}"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let leads = body["_embedded"]["leads"].as_array().unwrap();
     assert_eq!(leads.len(), 1);
@@ -144,7 +216,9 @@ async fn percent_encoded_brackets_filter() {
 async fn unknown_filter_is_ignored() {
     let sb = Sandbox::start().await;
     let (_, plain) = sb.get("/api/v4/leads?limit=250").await;
-    let (status, filtered) = sb.get("/api/v4/leads?limit=250&filter[status_id]=142&filter[tasks]=1").await;
+    let (status, filtered) = sb
+        .get("/api/v4/leads?limit=250&filter[status_id]=142&filter[tasks]=1")
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(plain["_embedded"], filtered["_embedded"]);
 }
@@ -158,7 +232,13 @@ async fn ignore_all_filters_switch() {
     let (_, on) = sb.get(&path).await;
     assert_eq!(on["_embedded"]["leads"].as_array().unwrap().len(), 1);
     let options = json!({"filters_enabled": false});
-    let response = sb.client.post(format!("{}/__sandbox/options", sb.app)).json(&options).send().await.unwrap();
+    let response = sb
+        .client
+        .post(format!("{}/__sandbox/options", sb.app))
+        .json(&options)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let (_, off) = sb.get(&path).await;
     assert_eq!(off["_embedded"]["leads"].as_array().unwrap().len(), 250);
@@ -172,7 +252,9 @@ async fn status_pairs_and_ranges_filter_leads() {
     let (_, won) = sb.get(&format!("/api/v4/leads?limit=250&filter[statuses][0][pipeline_id]={pipeline}&filter[statuses][0][status_id]=142")).await;
     let won = won["_embedded"]["leads"].as_array().unwrap();
     assert!(!won.is_empty());
-    assert!(won.iter().all(|l| l["status_id"] == 142 && l["pipeline_id"] == pipeline));
+    assert!(won
+        .iter()
+        .all(|l| l["status_id"] == 142 && l["pipeline_id"] == pipeline));
     let (_, both) = sb
         .get(&format!(
             "/api/v4/leads?limit=250&filter[statuses][0][pipeline_id]={pipeline}&filter[statuses][0][status_id]=142&filter[statuses][1][pipeline_id]={pipeline}&filter[statuses][1][status_id]=143"
@@ -181,16 +263,31 @@ async fn status_pairs_and_ranges_filter_leads() {
     let both = both["_embedded"]["leads"].as_array().unwrap();
     assert!(both.len() > won.len());
     let cut = won[0]["closed_at"].as_i64().unwrap();
-    let (_, recent) = sb.get(&format!("/api/v4/leads?limit=250&filter[closed_at][from]={cut}&order[closed_at]=asc")).await;
-    assert!(recent["_embedded"]["leads"].as_array().unwrap().iter().all(|l| l["closed_at"].as_i64().unwrap() >= cut));
+    let (_, recent) = sb
+        .get(&format!(
+            "/api/v4/leads?limit=250&filter[closed_at][from]={cut}&order[closed_at]=asc"
+        ))
+        .await;
+    assert!(recent["_embedded"]["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["closed_at"].as_i64().unwrap() >= cut));
 }
 
 /// amocrm-api-v4.md §2.2: `order[updated_at]=desc` sorts newest first.
 #[tokio::test]
 async fn order_sorts_leads() {
     let sb = Sandbox::start().await;
-    let (_, body) = sb.get("/api/v4/leads?limit=250&order[updated_at]=desc").await;
-    let times: Vec<i64> = body["_embedded"]["leads"].as_array().unwrap().iter().map(|l| l["updated_at"].as_i64().unwrap()).collect();
+    let (_, body) = sb
+        .get("/api/v4/leads?limit=250&order[updated_at]=desc")
+        .await;
+    let times: Vec<i64> = body["_embedded"]["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["updated_at"].as_i64().unwrap())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]));
 }
 
@@ -199,8 +296,16 @@ async fn order_sorts_leads() {
 async fn with_adds_embeds() {
     let sb = Sandbox::start().await;
     let demo = sb.demo().await;
-    let lost = lead(&sb, demo["deal_lost"].as_u64().unwrap(), "contacts,loss_reason").await;
-    assert_eq!(lost["_embedded"]["loss_reason"][0]["id"], lost["loss_reason_id"]);
+    let lost = lead(
+        &sb,
+        demo["deal_lost"].as_u64().unwrap(),
+        "contacts,loss_reason",
+    )
+    .await;
+    assert_eq!(
+        lost["_embedded"]["loss_reason"][0]["id"],
+        lost["loss_reason_id"]
+    );
     assert_eq!(lost["_embedded"]["contacts"][0]["is_main"], true);
     assert!(lost["_embedded"]["tags"].is_array() && lost["_embedded"]["companies"].is_array());
     let won = lead(&sb, demo["deal_won"].as_u64().unwrap(), "catalog_elements").await;
@@ -233,19 +338,36 @@ async fn missing_lead_is_204() {
 #[tokio::test]
 async fn create_returns_only_id_request_id_links() {
     let sb = Sandbox::start().await;
-    let (status, body) = sb.send(Method::POST, "/api/v4/leads", json!([{"name": "A", "request_id": "x"}, {"name": "B"}])).await;
+    let (status, body) = sb
+        .send(
+            Method::POST,
+            "/api/v4/leads",
+            json!([{"name": "A", "request_id": "x"}, {"name": "B"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let leads = body["_embedded"]["leads"].as_array().unwrap();
     assert_eq!(leads[0]["request_id"], "x");
     assert_eq!(leads[1]["request_id"], "1");
     for lead in leads {
-        let mut keys: Vec<&str> = lead.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = lead
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort();
         assert_eq!(keys, ["_links", "id", "request_id"]);
     }
     let created = self::lead(&sb, leads[1]["id"].as_u64().unwrap(), "").await;
     let (pipeline, first, _) = main_pipeline(&sb).await;
-    assert_eq!((created["pipeline_id"].as_u64(), created["status_id"].as_u64()), (Some(pipeline), Some(first)));
+    assert_eq!(
+        (
+            created["pipeline_id"].as_u64(),
+            created["status_id"].as_u64()
+        ),
+        (Some(pipeline), Some(first))
+    );
 }
 
 /// amocrm-api-v4.md §2.5: batch PATCH answers `{id, updated_at, _links}` per lead.
@@ -253,7 +375,13 @@ async fn create_returns_only_id_request_id_links() {
 async fn batch_patch_returns_id_and_updated_at() {
     let sb = Sandbox::start().await;
     let id = new_lead(&sb, json!({"name": "A"})).await;
-    let (status, body) = sb.send(Method::PATCH, "/api/v4/leads", json!([{"id": id, "price": 500}])).await;
+    let (status, body) = sb
+        .send(
+            Method::PATCH,
+            "/api/v4/leads",
+            json!([{"id": id, "price": 500}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let row = &body["_embedded"]["leads"][0];
     assert_eq!(row["id"], id);
@@ -266,12 +394,24 @@ async fn batch_patch_returns_id_and_updated_at() {
 async fn single_patch_takes_and_returns_a_bare_object() {
     let sb = Sandbox::start().await;
     let id = new_lead(&sb, json!({"name": "A"})).await;
-    let (status, body) = sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"name": "B"})).await;
+    let (status, body) = sb
+        .send(
+            Method::PATCH,
+            &format!("/api/v4/leads/{id}"),
+            json!({"name": "B"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["id"], id);
     assert!(body.get("_embedded").is_none());
     assert_eq!(lead(&sb, id, "").await["name"], "B");
-    let (status, _) = sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!([{"name": "C"}])).await;
+    let (status, _) = sb
+        .send(
+            Method::PATCH,
+            &format!("/api/v4/leads/{id}"),
+            json!([{"name": "C"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -279,9 +419,14 @@ async fn single_patch_takes_and_returns_a_bare_object() {
 #[tokio::test]
 async fn batch_body_must_be_an_array() {
     let sb = Sandbox::start().await;
-    let (status, body) = sb.send(Method::POST, "/api/v4/leads", json!({"name": "x"})).await;
+    let (status, body) = sb
+        .send(Method::POST, "/api/v4/leads", json!({"name": "x"}))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["validation-errors"][0]["errors"][0]["code"], "InvalidType");
+    assert_eq!(
+        body["validation-errors"][0]["errors"][0]["code"],
+        "InvalidType"
+    );
     let (status, body) = sb.send(Method::POST, "/api/v4/leads", json!([])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["detail"], "Request data can not be empty");
@@ -292,7 +437,9 @@ async fn batch_body_must_be_an_array() {
 async fn batch_over_250_is_422() {
     let sb = Sandbox::start().await;
     let items: Vec<Value> = (0..251).map(|i| json!({"name": format!("L{i}")})).collect();
-    let (status, body) = sb.send(Method::POST, "/api/v4/leads", Value::Array(items)).await;
+    let (status, body) = sb
+        .send(Method::POST, "/api/v4/leads", Value::Array(items))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["detail"], "Limit 250 per page");
 }
@@ -301,7 +448,13 @@ async fn batch_over_250_is_422() {
 #[tokio::test]
 async fn unknown_status_is_a_validation_error() {
     let sb = Sandbox::start().await;
-    let (status, body) = sb.send(Method::POST, "/api/v4/leads", json!([{"name": "ok"}, {"name": "bad", "status_id": 999, "request_id": "r2"}])).await;
+    let (status, body) = sb
+        .send(
+            Method::POST,
+            "/api/v4/leads",
+            json!([{"name": "ok"}, {"name": "bad", "status_id": 999, "request_id": "r2"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["title"], "Bad Request");
     let group = &body["validation-errors"][0];
@@ -309,7 +462,14 @@ async fn unknown_status_is_a_validation_error() {
     assert_eq!(group["errors"][0]["path"], "status_id");
     assert_eq!(group["errors"][0]["code"], "NotSupportedChoice");
     let (_, found) = sb.get("/api/v4/leads?query=ok&limit=250").await;
-    assert!(found.is_null() || found["_embedded"]["leads"].as_array().unwrap().iter().all(|l| l["name"] != "ok"));
+    assert!(
+        found.is_null()
+            || found["_embedded"]["leads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["name"] != "ok")
+    );
 }
 
 /// amocrm-api-v4.md §14 item 5: `updated_at` and `updated_by` change on every write.
@@ -318,8 +478,18 @@ async fn updated_at_bumps_on_change() {
     let sb = Sandbox::start().await;
     let id = sb.demo().await["deal_with_task"].as_u64().unwrap();
     let before = lead(&sb, id, "").await;
-    sb.client.post(format!("{}/__sandbox/clock", sb.app)).json(&json!({"offset_seconds": 3600})).send().await.unwrap();
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"price": 1})).await;
+    sb.client
+        .post(format!("{}/__sandbox/clock", sb.app))
+        .json(&json!({"offset_seconds": 3600}))
+        .send()
+        .await
+        .unwrap();
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"price": 1}),
+    )
+    .await;
     let after = lead(&sb, id, "").await;
     assert!(after["updated_at"].as_i64() > before["updated_at"].as_i64());
     assert_eq!(after["updated_by"], sb.demo().await["admin_user_id"]);
@@ -332,12 +502,27 @@ async fn closed_at_follows_won_and_lost() {
     let (pipeline, first, _) = main_pipeline(&sb).await;
     let id = new_lead(&sb, json!({"name": "A"})).await;
     assert!(lead(&sb, id, "").await["closed_at"].is_null());
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"status_id": 142, "pipeline_id": pipeline})).await;
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"status_id": 142, "pipeline_id": pipeline}),
+    )
+    .await;
     let won = lead(&sb, id, "").await;
     assert!(won["closed_at"].is_i64());
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"status_id": first, "pipeline_id": pipeline})).await;
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"status_id": first, "pipeline_id": pipeline}),
+    )
+    .await;
     assert!(lead(&sb, id, "").await["closed_at"].is_null());
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"status_id": 143, "pipeline_id": pipeline})).await;
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"status_id": 143, "pipeline_id": pipeline}),
+    )
+    .await;
     assert!(lead(&sb, id, "").await["closed_at"].is_i64());
 }
 
@@ -347,26 +532,51 @@ async fn loss_reason_needs_status_143() {
     let sb = Sandbox::start().await;
     let (pipeline, _, second) = main_pipeline(&sb).await;
     let (_, reasons) = sb.get("/api/v4/leads/loss_reasons").await;
-    let reason = reasons["_embedded"]["loss_reasons"][0]["id"].as_u64().unwrap();
+    let reason = reasons["_embedded"]["loss_reasons"][0]["id"]
+        .as_u64()
+        .unwrap();
     let id = new_lead(&sb, json!({"name": "A"})).await;
-    let (status, body) = sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"loss_reason_id": reason})).await;
+    let (status, body) = sb
+        .send(
+            Method::PATCH,
+            &format!("/api/v4/leads/{id}"),
+            json!({"loss_reason_id": reason}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["validation-errors"][0]["errors"][0]["path"], "loss_reason_id");
+    assert_eq!(
+        body["validation-errors"][0]["errors"][0]["path"],
+        "loss_reason_id"
+    );
     let lost = json!({"status_id": 143, "pipeline_id": pipeline, "loss_reason_id": reason});
-    let (status, _) = sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), lost).await;
+    let (status, _) = sb
+        .send(Method::PATCH, &format!("/api/v4/leads/{id}"), lost)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let read = lead(&sb, id, "loss_reason").await;
     assert_eq!(read["loss_reason_id"], reason);
     assert_eq!(read["_embedded"]["loss_reason"][0]["id"], reason);
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"status_id": second, "pipeline_id": pipeline})).await;
-    assert!(lead(&sb, id, "").await["loss_reason_id"].is_null(), "reopening drops the reason");
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"status_id": second, "pipeline_id": pipeline}),
+    )
+    .await;
+    assert!(
+        lead(&sb, id, "").await["loss_reason_id"].is_null(),
+        "reopening drops the reason"
+    );
 }
 
 /// amocrm-api-v4.md §6.3: `tags_to_add` / `tags_to_delete` change only the named tags.
 #[tokio::test]
 async fn tag_deltas_leave_other_tags_alone() {
     let sb = Sandbox::start().await;
-    let id = new_lead(&sb, json!({"name": "A", "_embedded": {"tags": [{"name": "keep"}, {"name": "drop"}]}})).await;
+    let id = new_lead(
+        &sb,
+        json!({"name": "A", "_embedded": {"tags": [{"name": "keep"}, {"name": "drop"}]}}),
+    )
+    .await;
     let (status, _) = sb
         .send(Method::PATCH, "/api/v4/leads", json!([{"id": id, "tags_to_add": [{"name": "new"}], "tags_to_delete": [{"name": "drop"}]}]))
         .await;
@@ -378,10 +588,24 @@ async fn tag_deltas_leave_other_tags_alone() {
 #[tokio::test]
 async fn embedded_tags_replace_and_null_clears() {
     let sb = Sandbox::start().await;
-    let id = new_lead(&sb, json!({"name": "A", "_embedded": {"tags": [{"name": "one"}, {"name": "two"}]}})).await;
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"_embedded": {"tags": [{"name": "three"}]}})).await;
+    let id = new_lead(
+        &sb,
+        json!({"name": "A", "_embedded": {"tags": [{"name": "one"}, {"name": "two"}]}}),
+    )
+    .await;
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"_embedded": {"tags": [{"name": "three"}]}}),
+    )
+    .await;
     assert_eq!(tag_names(&lead(&sb, id, "").await), ["three"]);
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), json!({"_embedded": {"tags": null}})).await;
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/leads/{id}"),
+        json!({"_embedded": {"tags": null}}),
+    )
+    .await;
     assert!(tag_names(&lead(&sb, id, "").await).is_empty());
 }
 
@@ -389,14 +613,40 @@ async fn embedded_tags_replace_and_null_clears() {
 #[tokio::test]
 async fn tag_create_is_idempotent_by_name() {
     let sb = Sandbox::start().await;
-    let (status, first) = sb.send(Method::POST, "/api/v4/leads/tags", json!([{"name": "Hot", "color": "FF8F92"}])).await;
+    let (status, first) = sb
+        .send(
+            Method::POST,
+            "/api/v4/leads/tags",
+            json!([{"name": "Hot", "color": "FF8F92"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, again) = sb.send(Method::POST, "/api/v4/leads/tags", json!([{"name": "Hot"}])).await;
-    assert_eq!(first["_embedded"]["tags"][0]["id"], again["_embedded"]["tags"][0]["id"]);
+    let (_, again) = sb
+        .send(Method::POST, "/api/v4/leads/tags", json!([{"name": "Hot"}]))
+        .await;
+    assert_eq!(
+        first["_embedded"]["tags"][0]["id"],
+        again["_embedded"]["tags"][0]["id"]
+    );
     assert_eq!(again["_embedded"]["tags"][0]["color"], "FF8F92");
-    let (_, contact) = sb.send(Method::POST, "/api/v4/contacts/tags", json!([{"name": "Hot"}])).await;
-    assert_ne!(contact["_embedded"]["tags"][0]["id"], first["_embedded"]["tags"][0]["id"], "dictionaries are per entity");
-    let (status, _) = sb.send(Method::POST, "/api/v4/leads/tags", json!([{"name": "Odd", "color": "123456"}])).await;
+    let (_, contact) = sb
+        .send(
+            Method::POST,
+            "/api/v4/contacts/tags",
+            json!([{"name": "Hot"}]),
+        )
+        .await;
+    assert_ne!(
+        contact["_embedded"]["tags"][0]["id"], first["_embedded"]["tags"][0]["id"],
+        "dictionaries are per entity"
+    );
+    let (status, _) = sb
+        .send(
+            Method::POST,
+            "/api/v4/leads/tags",
+            json!([{"name": "Odd", "color": "123456"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, listed) = sb.get("/api/v4/leads/tags?filter[name]=Hot").await;
     assert_eq!(listed["_embedded"]["tags"].as_array().unwrap().len(), 1);
@@ -409,11 +659,22 @@ async fn closest_task_at_tracks_open_tasks() {
     let id = new_lead(&sb, json!({"name": "A"})).await;
     assert!(lead(&sb, id, "").await["closest_task_at"].is_null());
     let task = |till: i64| json!({"text": "Call", "complete_till": till, "entity_type": "leads", "entity_id": id});
-    let (status, created) = sb.send(Method::POST, "/api/v4/tasks", json!([task(2_000_000_000), task(1_900_000_000)])).await;
+    let (status, created) = sb
+        .send(
+            Method::POST,
+            "/api/v4/tasks",
+            json!([task(2_000_000_000), task(1_900_000_000)]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(lead(&sb, id, "").await["closest_task_at"], 1_900_000_000);
     let early = created["_embedded"]["tasks"][1]["id"].as_u64().unwrap();
-    sb.send(Method::PATCH, &format!("/api/v4/tasks/{early}"), json!({"complete_till": 2_100_000_000})).await;
+    sb.send(
+        Method::PATCH,
+        &format!("/api/v4/tasks/{early}"),
+        json!({"complete_till": 2_100_000_000}),
+    )
+    .await;
     assert_eq!(lead(&sb, id, "").await["closest_task_at"], 2_000_000_000);
     let late = created["_embedded"]["tasks"][0]["id"].as_u64().unwrap();
     let done = json!([{"id": late, "is_completed": true}, {"id": early, "is_completed": true, "result": {"text": "ok"}}]);
@@ -425,23 +686,49 @@ async fn closest_task_at_tracks_open_tasks() {
 #[tokio::test]
 async fn task_create_requires_text_and_deadline() {
     let sb = Sandbox::start().await;
-    let (status, body) = sb.send(Method::POST, "/api/v4/tasks", json!([{"entity_type": "leads"}])).await;
+    let (status, body) = sb
+        .send(
+            Method::POST,
+            "/api/v4/tasks",
+            json!([{"entity_type": "leads"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let paths: Vec<&str> = body["validation-errors"][0]["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
-    assert!(paths.contains(&"text") && paths.contains(&"complete_till"), "{paths:?}");
+    let paths: Vec<&str> = body["validation-errors"][0]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"text") && paths.contains(&"complete_till"),
+        "{paths:?}"
+    );
 }
 
 /// amocrm-api-v4.md §5.1 / §5.4: `result` is `[]` while empty and `{text}` once completed through PATCH.
 #[tokio::test]
 async fn task_result_and_completion() {
     let sb = Sandbox::start().await;
-    let (_, created) = sb.send(Method::POST, "/api/v4/tasks", json!([{"text": "Call", "complete_till": 1_900_000_000, "request_id": "t"}])).await;
+    let (_, created) = sb
+        .send(
+            Method::POST,
+            "/api/v4/tasks",
+            json!([{"text": "Call", "complete_till": 1_900_000_000, "request_id": "t"}]),
+        )
+        .await;
     assert_eq!(created["_embedded"]["tasks"][0]["request_id"], "t");
     let id = created["_embedded"]["tasks"][0]["id"].as_u64().unwrap();
     let (_, task) = sb.get(&format!("/api/v4/tasks/{id}")).await;
     assert_eq!(task["result"], json!([]));
     assert_eq!(task["is_completed"], false);
-    let (status, single) = sb.send(Method::PATCH, &format!("/api/v4/tasks/{id}"), json!({"is_completed": true, "result": {"text": "Done"}})).await;
+    let (status, single) = sb
+        .send(
+            Method::PATCH,
+            &format!("/api/v4/tasks/{id}"),
+            json!({"is_completed": true, "result": {"text": "Done"}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(single["id"], id);
     assert!(single["updated_at"].is_i64());
@@ -459,7 +746,11 @@ async fn task_entity_id_needs_entity_type() {
     let scoped = scoped["_embedded"]["tasks"].as_array().unwrap();
     assert_eq!(scoped.len(), 1);
     assert_eq!(scoped[0]["entity_id"], lead);
-    let (_, ignored) = sb.get(&format!("/api/v4/tasks?filter[entity_id][]={lead}&limit=250")).await;
+    let (_, ignored) = sb
+        .get(&format!(
+            "/api/v4/tasks?filter[entity_id][]={lead}&limit=250"
+        ))
+        .await;
     assert_eq!(ignored["_embedded"]["tasks"].as_array().unwrap().len(), 250);
 }
 
@@ -468,15 +759,28 @@ async fn task_entity_id_needs_entity_type() {
 async fn task_type_filters_and_order() {
     let sb = Sandbox::start().await;
     for key in ["task_type", "task_type_id"] {
-        let (_, body) = sb.get(&format!("/api/v4/tasks?filter[{key}][]=2&limit=250&order[complete_till]=asc")).await;
+        let (_, body) = sb
+            .get(&format!(
+                "/api/v4/tasks?filter[{key}][]=2&limit=250&order[complete_till]=asc"
+            ))
+            .await;
         let tasks = body["_embedded"]["tasks"].as_array().unwrap();
         assert!(!tasks.is_empty());
         assert!(tasks.iter().all(|t| t["task_type_id"] == 2));
-        let tills: Vec<i64> = tasks.iter().map(|t| t["complete_till"].as_i64().unwrap()).collect();
+        let tills: Vec<i64> = tasks
+            .iter()
+            .map(|t| t["complete_till"].as_i64().unwrap())
+            .collect();
         assert!(tills.windows(2).all(|w| w[0] <= w[1]));
     }
-    let (_, open) = sb.get("/api/v4/tasks?filter[is_completed]=0&filter[responsible_user_id]=8100002&limit=250").await;
-    assert!(open["_embedded"]["tasks"].as_array().unwrap().iter().all(|t| t["is_completed"] == false && t["responsible_user_id"] == 8100002));
+    let (_, open) = sb
+        .get("/api/v4/tasks?filter[is_completed]=0&filter[responsible_user_id]=8100002&limit=250")
+        .await;
+    assert!(open["_embedded"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["is_completed"] == false && t["responsible_user_id"] == 8100002));
 }
 
 /// amocrm-api-v4.md §5.2: `filter[updated_at]` takes an int ("changed since") or a `from`/`to` range.
@@ -484,11 +788,27 @@ async fn task_type_filters_and_order() {
 async fn task_updated_at_int_or_range() {
     let sb = Sandbox::start().await;
     let (_, all) = sb.get("/api/v4/tasks?limit=250&order[id]=asc").await;
-    let cut = all["_embedded"]["tasks"][100]["updated_at"].as_i64().unwrap();
-    let (_, since) = sb.get(&format!("/api/v4/tasks?limit=250&filter[updated_at]={cut}")).await;
-    assert!(since["_embedded"]["tasks"].as_array().unwrap().iter().all(|t| t["updated_at"].as_i64().unwrap() >= cut));
-    let (_, range) = sb.get(&format!("/api/v4/tasks?limit=250&filter[updated_at][to]={cut}")).await;
-    assert!(range["_embedded"]["tasks"].as_array().unwrap().iter().all(|t| t["updated_at"].as_i64().unwrap() <= cut));
+    let cut = all["_embedded"]["tasks"][100]["updated_at"]
+        .as_i64()
+        .unwrap();
+    let (_, since) = sb
+        .get(&format!("/api/v4/tasks?limit=250&filter[updated_at]={cut}"))
+        .await;
+    assert!(since["_embedded"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["updated_at"].as_i64().unwrap() >= cut));
+    let (_, range) = sb
+        .get(&format!(
+            "/api/v4/tasks?limit=250&filter[updated_at][to]={cut}"
+        ))
+        .await;
+    assert!(range["_embedded"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["updated_at"].as_i64().unwrap() <= cut));
 }
 
 /// amocrm-api-v4.md §8.1: /users answers 403 to a non-admin (session or token), 200 with totals to the admin.
@@ -501,10 +821,20 @@ async fn users_are_admin_only() {
     assert!(body["_links"]["last"].is_object());
     let manager = sb.demo().await["manager_user_id"].as_u64().unwrap();
     let cookie = sb.session_for(manager).await;
-    let (status, _) = send(sb.client.get(format!("{}/api/v4/users", sb.app)).header("cookie", &cookie)).await;
+    let (status, _) = send(
+        sb.client
+            .get(format!("{}/api/v4/users", sb.app))
+            .header("cookie", &cookie),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let token = sb.running.state().issue_token(manager);
-    let (status, _) = send(sb.client.get(format!("{}/api/v4/users", sb.app)).bearer_auth(token)).await;
+    let (status, _) = send(
+        sb.client
+            .get(format!("{}/api/v4/users", sb.app))
+            .bearer_auth(token),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -516,9 +846,17 @@ async fn account_with_gating() {
     assert_eq!(plain["subdomain"], "leakguard-demo");
     assert_eq!(plain["currency"], "RUB");
     assert!(plain.get("_embedded").is_none() && plain.get("invoices_settings").is_none());
-    let (_, full) = sb.get("/api/v4/account?with=datetime_settings,task_types,users_groups,invoices_settings").await;
-    assert_eq!(full["_embedded"]["datetime_settings"]["timezone"], "Europe/Moscow");
-    assert_eq!(full["_embedded"]["datetime_settings"]["timezone_offset"], "+03:00");
+    let (_, full) = sb
+        .get("/api/v4/account?with=datetime_settings,task_types,users_groups,invoices_settings")
+        .await;
+    assert_eq!(
+        full["_embedded"]["datetime_settings"]["timezone"],
+        "Europe/Moscow"
+    );
+    assert_eq!(
+        full["_embedded"]["datetime_settings"]["timezone_offset"],
+        "+03:00"
+    );
     assert_eq!(full["_embedded"]["task_types"][0]["code"], "FOLLOW_UP");
     assert!(full["_embedded"]["users_groups"].as_array().unwrap().len() >= 2);
     assert!(full["invoices_settings"]["invoices_catalog_id"].is_u64());
@@ -530,7 +868,10 @@ async fn account_with_gating() {
 async fn custom_field_values_are_validated() {
     let sb = Sandbox::start().await;
     let (_, fields) = sb.get("/api/v4/leads/custom_fields").await;
-    let fields = fields["_embedded"]["custom_fields"].as_array().unwrap().clone();
+    let fields = fields["_embedded"]["custom_fields"]
+        .as_array()
+        .unwrap()
+        .clone();
     let select = fields.iter().find(|f| f["type"] == "select").unwrap();
     let numeric = fields.iter().find(|f| f["type"] == "numeric").unwrap();
     let bad = json!([{"name": "x", "custom_fields_values": [
@@ -540,8 +881,20 @@ async fn custom_field_values_are_validated() {
     ]}]);
     let (status, body) = sb.send(Method::POST, "/api/v4/leads", bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let paths: Vec<&str> = body["validation-errors"][0]["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["custom_fields_values.0.field_id", "custom_fields_values.1.values.0.enum_id", "custom_fields_values.2.values.0.value"]);
+    let paths: Vec<&str> = body["validation-errors"][0]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "custom_fields_values.0.field_id",
+            "custom_fields_values.1.values.0.enum_id",
+            "custom_fields_values.2.values.0.value"
+        ]
+    );
     let option = &select["enums"][1];
     let good = json!({"name": "y", "custom_fields_values": [
         {"field_id": select["id"], "values": [{"enum_id": option["id"]}]},
@@ -550,14 +903,28 @@ async fn custom_field_values_are_validated() {
     let id = new_lead(&sb, good).await;
     let read = lead(&sb, id, "").await;
     let values = read["custom_fields_values"].as_array().unwrap();
-    let chosen = values.iter().find(|v| v["field_id"] == select["id"]).unwrap();
+    let chosen = values
+        .iter()
+        .find(|v| v["field_id"] == select["id"])
+        .unwrap();
     assert_eq!(chosen["field_type"], "select");
     assert_eq!(chosen["values"][0]["value"], option["value"]);
-    assert_eq!(values.iter().find(|v| v["field_id"] == numeric["id"]).unwrap()["values"][0]["value"], "12");
+    assert_eq!(
+        values
+            .iter()
+            .find(|v| v["field_id"] == numeric["id"])
+            .unwrap()["values"][0]["value"],
+        "12"
+    );
     let clear = json!({"custom_fields_values": [{"field_id": numeric["id"], "values": null}]});
-    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), clear).await;
+    sb.send(Method::PATCH, &format!("/api/v4/leads/{id}"), clear)
+        .await;
     let read = lead(&sb, id, "").await;
-    assert_eq!(read["custom_fields_values"].as_array().unwrap().len(), 1, "only the cleared field goes");
+    assert_eq!(
+        read["custom_fields_values"].as_array().unwrap().len(),
+        1,
+        "only the cleared field goes"
+    );
 }
 
 /// amocrm-api-v4.md §10.4: `/leads/{id}/link` → 200 with links, `/unlink` → 204 with no body; the mass forms work alike.
@@ -565,32 +932,84 @@ async fn custom_field_values_are_validated() {
 async fn link_and_unlink_catalog_elements() {
     let sb = Sandbox::start().await;
     let (_, account) = sb.get("/api/v4/account?with=invoices_settings").await;
-    let catalog = account["invoices_settings"]["invoices_catalog_id"].as_u64().unwrap();
-    let (_, fields) = sb.get(&format!("/api/v4/catalogs/{catalog}/custom_fields")).await;
-    let codes: Vec<&str> = fields["_embedded"]["custom_fields"].as_array().unwrap().iter().filter_map(|f| f["code"].as_str()).collect();
-    for code in ["BILL_STATUS", "BILL_PRICE", "BILL_PAYMENT_DATE", "BILL_VAT_TYPE", "PAYER", "ITEMS"] {
+    let catalog = account["invoices_settings"]["invoices_catalog_id"]
+        .as_u64()
+        .unwrap();
+    let (_, fields) = sb
+        .get(&format!("/api/v4/catalogs/{catalog}/custom_fields"))
+        .await;
+    let codes: Vec<&str> = fields["_embedded"]["custom_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    for code in [
+        "BILL_STATUS",
+        "BILL_PRICE",
+        "BILL_PAYMENT_DATE",
+        "BILL_VAT_TYPE",
+        "PAYER",
+        "ITEMS",
+    ] {
         assert!(codes.contains(&code), "{code} missing");
     }
-    let (status, _) = sb.send(Method::POST, &format!("/api/v4/catalogs/{catalog}/elements"), json!([{"name": "No status"}])).await;
+    let (status, _) = sb
+        .send(
+            Method::POST,
+            &format!("/api/v4/catalogs/{catalog}/elements"),
+            json!([{"name": "No status"}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "invoices need BILL_STATUS");
     let invoice = json!([{"name": "Счёт 1", "custom_fields_values": [{"field_code": "BILL_STATUS", "values": [{"enum_code": "created"}]}]}]);
-    let (status, created) = sb.send(Method::POST, &format!("/api/v4/catalogs/{catalog}/elements"), invoice).await;
+    let (status, created) = sb
+        .send(
+            Method::POST,
+            &format!("/api/v4/catalogs/{catalog}/elements"),
+            invoice,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     let element = created["_embedded"]["elements"][0]["id"].as_u64().unwrap();
     let lead_id = new_lead(&sb, json!({"name": "A"})).await;
     let link = json!([{"to_entity_id": element, "to_entity_type": "catalog_elements", "metadata": {"quantity": 1, "catalog_id": catalog}}]);
-    let (status, linked) = sb.send(Method::POST, &format!("/api/v4/leads/{lead_id}/link"), link.clone()).await;
+    let (status, linked) = sb
+        .send(
+            Method::POST,
+            &format!("/api/v4/leads/{lead_id}/link"),
+            link.clone(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(linked["_embedded"]["links"][0]["to_entity_id"], element);
-    assert_eq!(lead(&sb, lead_id, "catalog_elements").await["_embedded"]["catalog_elements"][0]["id"], element);
-    let response = sb.api(Method::POST, &format!("/api/v4/leads/{lead_id}/unlink")).json(&link).send().await.unwrap();
+    assert_eq!(
+        lead(&sb, lead_id, "catalog_elements").await["_embedded"]["catalog_elements"][0]["id"],
+        element
+    );
+    let response = sb
+        .api(Method::POST, &format!("/api/v4/leads/{lead_id}/unlink"))
+        .json(&link)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.bytes().await.unwrap().is_empty());
     let mass = json!([{"entity_id": lead_id, "to_entity_id": element, "to_entity_type": "catalog_elements", "metadata": {"catalog_id": catalog}}]);
-    let (status, _) = sb.send(Method::POST, "/api/v4/leads/link", mass.clone()).await;
+    let (status, _) = sb
+        .send(Method::POST, "/api/v4/leads/link", mass.clone())
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, links) = sb.get(&format!("/api/v4/leads/links?filter[entity_id][]={lead_id}")).await;
-    assert!(links["_embedded"]["links"].as_array().unwrap().iter().any(|l| l["to_entity_id"] == element));
+    let (_, links) = sb
+        .get(&format!(
+            "/api/v4/leads/links?filter[entity_id][]={lead_id}"
+        ))
+        .await;
+    assert!(links["_embedded"]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["to_entity_id"] == element));
     let (status, _) = sb.send(Method::POST, "/api/v4/leads/unlink", mass).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
@@ -601,15 +1020,33 @@ async fn notes_create_and_list() {
     let sb = Sandbox::start().await;
     let id = new_lead(&sb, json!({"name": "A"})).await;
     let note = json!([{"note_type": "common", "params": {"text": "Hello"}, "request_id": "n1"}]);
-    let (status, body) = sb.send(Method::POST, &format!("/api/v4/leads/{id}/notes"), note).await;
+    let (status, body) = sb
+        .send(Method::POST, &format!("/api/v4/leads/{id}/notes"), note)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["_embedded"]["notes"][0]["entity_id"], id);
     assert_eq!(body["_embedded"]["notes"][0]["request_id"], "n1");
-    let (status, _) = sb.send(Method::POST, "/api/v4/leads/notes", json!([{"note_type": "common", "params": {"text": "No entity"}}])).await;
+    let (status, _) = sb
+        .send(
+            Method::POST,
+            "/api/v4/leads/notes",
+            json!([{"note_type": "common", "params": {"text": "No entity"}}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    sb.send(Method::POST, "/api/v4/leads/notes", json!([{"entity_id": id, "note_type": "common", "params": {"text": "Second"}}])).await;
+    sb.send(
+        Method::POST,
+        "/api/v4/leads/notes",
+        json!([{"entity_id": id, "note_type": "common", "params": {"text": "Second"}}]),
+    )
+    .await;
     let (_, listed) = sb.get(&format!("/api/v4/leads/{id}/notes")).await;
-    let texts: Vec<&str> = listed["_embedded"]["notes"].as_array().unwrap().iter().map(|n| n["params"]["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = listed["_embedded"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["params"]["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["Hello", "Second"]);
 }
 
@@ -626,7 +1063,10 @@ async fn every_pipeline_has_won_and_lost() {
         for id in [142, 143] {
             assert_eq!(statuses.iter().find(|s| s["id"] == id).unwrap()["type"], 0);
         }
-        let sorts: Vec<i64> = statuses.iter().map(|s| s["sort"].as_i64().unwrap()).collect();
+        let sorts: Vec<i64> = statuses
+            .iter()
+            .map(|s| s["sort"].as_i64().unwrap())
+            .collect();
         assert!(sorts.windows(2).all(|w| w[0] < w[1]));
     }
 }
@@ -636,14 +1076,48 @@ async fn every_pipeline_has_won_and_lost() {
 async fn loss_reasons_crud() {
     let sb = Sandbox::start().await;
     let (_, list) = sb.get("/api/v4/leads/loss_reasons").await;
-    let names: Vec<&str> = list["_embedded"]["loss_reasons"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["Дорого", "Неактуально", "Выбрали конкурента", "Не дозвонились", "Нет бюджета"]);
-    let (status, created) = sb.send(Method::POST, "/api/v4/leads/loss_reasons", json!([{"name": "Сроки", "sort": 3}])).await;
+    let names: Vec<&str> = list["_embedded"]["loss_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Дорого",
+            "Неактуально",
+            "Выбрали конкурента",
+            "Не дозвонились",
+            "Нет бюджета"
+        ]
+    );
+    let (status, created) = sb
+        .send(
+            Method::POST,
+            "/api/v4/leads/loss_reasons",
+            json!([{"name": "Сроки", "sort": 3}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let id = created["_embedded"]["loss_reasons"][0]["id"].as_u64().unwrap();
-    let (_, patched) = sb.send(Method::PATCH, &format!("/api/v4/leads/loss_reasons/{id}"), json!({"name": "Долго"})).await;
+    let id = created["_embedded"]["loss_reasons"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let (_, patched) = sb
+        .send(
+            Method::PATCH,
+            &format!("/api/v4/leads/loss_reasons/{id}"),
+            json!({"name": "Долго"}),
+        )
+        .await;
     assert_eq!(patched["name"], "Долго");
-    let (status, _) = sb.send(Method::DELETE, &format!("/api/v4/leads/loss_reasons/{id}"), Value::Null).await;
+    let (status, _) = sb
+        .send(
+            Method::DELETE,
+            &format!("/api/v4/leads/loss_reasons/{id}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = sb.get(&format!("/api/v4/leads/loss_reasons/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -18,8 +18,12 @@ pub fn routes() -> Router<AppState> {
 
 /// The UTC offset of `timezone` at Unix second `now`, as `+03:00`.
 pub fn timezone_offset(timezone: &str, now: i64) -> String {
-    let Ok(tz) = jiff::tz::TimeZone::get(timezone) else { return "+00:00".into() };
-    let Ok(instant) = jiff::Timestamp::from_second(now) else { return "+00:00".into() };
+    let Ok(tz) = jiff::tz::TimeZone::get(timezone) else {
+        return "+00:00".into();
+    };
+    let Ok(instant) = jiff::Timestamp::from_second(now) else {
+        return "+00:00".into();
+    };
     let seconds = tz.to_offset(instant).seconds();
     let sign = if seconds < 0 { '-' } else { '+' };
     let seconds = seconds.abs();
@@ -60,14 +64,22 @@ pub fn render_account(store: &Store, base: &str, user_id: u64, with: &[&str], no
         value["entity_names"] = json!({"leads": {"ru": {"gender": "f", "plural_form": {"dative": "сделкам", "default": "сделки", "genitive": "сделок", "accusative": "сделки", "instrumental": "сделками", "prepositional": "сделках"}, "singular_form": {"dative": "сделке", "default": "сделка", "genitive": "сделки", "accusative": "сделку", "instrumental": "сделкой", "prepositional": "сделке"}}}});
     }
     if has("invoices_settings") {
-        value["invoices_settings"] = json!({"lang": "ru", "invoices_catalog_id": store.invoices_catalog().map(|c| c.id)});
+        value["invoices_settings"] =
+            json!({"lang": "ru", "invoices_catalog_id": store.invoices_catalog().map(|c| c.id)});
     }
     let mut embedded = Map::new();
     if has("amojo_rights") {
-        embedded.insert("amojo_rights".into(), json!({"can_direct": true, "can_create_groups": true}));
+        embedded.insert(
+            "amojo_rights".into(),
+            json!({"can_direct": true, "can_create_groups": true}),
+        );
     }
     if has("users_groups") {
-        let groups: Vec<Value> = store.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "uuid": g.uuid})).collect();
+        let groups: Vec<Value> = store
+            .groups
+            .iter()
+            .map(|g| json!({"id": g.id, "name": g.name, "uuid": g.uuid}))
+            .collect();
         embedded.insert("users_groups".into(), json!(groups));
     }
     if has("task_types") {
@@ -94,8 +106,18 @@ pub fn render_account(store: &Store, base: &str, user_id: u64, with: &[&str], no
     value
 }
 
-async fn account(State(state): State<AppState>, axum::Extension(caller): axum::Extension<crate::auth::Caller>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn account(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let query = Query::parse(raw.as_deref());
     let store = state.store();
-    Ok(hal(render_account(&store, state.app_url(), caller.user_id, &query.with(), state.clock.now())))
+    Ok(hal(render_account(
+        &store,
+        state.app_url(),
+        caller.user_id,
+        &query.with(),
+        state.clock.now(),
+    )))
 }

@@ -10,7 +10,7 @@ use super::custom_fields::{apply_values, parse_values, render_values};
 use super::validate::{self, not_a_choice, Field};
 use super::{parse_id, read_batch, read_object, request_id, validate_batch};
 use crate::auth::Caller;
-use crate::hal::{hal, no_content, paged, self_link, Page, Totals};
+use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult, FieldError};
 use crate::query::Query;
 use crate::routes::AppState;
@@ -22,8 +22,16 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/catalogs", get(list).post(create))
         .route("/catalogs/{id}", get(get_one))
-        .route("/catalogs/{id}/elements", get(list_elements).post(create_elements).patch(update_elements))
-        .route("/catalogs/{id}/elements/{element_id}", get(get_element).patch(update_element))
+        .route(
+            "/catalogs/{id}/elements",
+            get(list_elements)
+                .post(create_elements)
+                .patch(update_elements),
+        )
+        .route(
+            "/catalogs/{id}/elements/{element_id}",
+            get(get_element).patch(update_element),
+        )
 }
 
 /// The JSON of a catalog.
@@ -39,8 +47,17 @@ pub fn render_catalog(base: &str, account_id: u64, catalog: &Catalog) -> Value {
 }
 
 /// The JSON of an element; `invoice_link` is added for invoices when asked for.
-pub fn render_element(store: &Store, base: &str, element: &CatalogElement, invoice_link: bool) -> Value {
-    let fields = store.catalog_fields.get(&element.catalog_id).map(Vec::as_slice).unwrap_or(&[]);
+pub fn render_element(
+    store: &Store,
+    base: &str,
+    element: &CatalogElement,
+    invoice_link: bool,
+) -> Value {
+    let fields = store
+        .catalog_fields
+        .get(&element.catalog_id)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let mut value = json!({
         "id": element.id, "catalog_id": element.catalog_id, "name": element.name,
         "created_by": element.created_by, "updated_by": element.updated_by,
@@ -49,7 +66,11 @@ pub fn render_element(store: &Store, base: &str, element: &CatalogElement, invoi
         "account_id": store.account.id,
         "_links": self_link(format!("{base}/api/v4/catalogs/{}/elements/{}", element.catalog_id, element.id)),
     });
-    if invoice_link && store.catalog(element.catalog_id).is_some_and(|c| c.kind == "invoices") {
+    if invoice_link
+        && store
+            .catalog(element.catalog_id)
+            .is_some_and(|c| c.kind == "invoices")
+    {
         value["invoice_link"] = json!(format!("{base}/invoices/{}/print", element.id));
     }
     value
@@ -60,9 +81,24 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResu
     let page = Page::from_query(&query, &state.options())?;
     let store = state.store();
     let kind = query.str("type");
-    let catalogs: Vec<&Catalog> = store.catalogs.iter().filter(|c| kind.is_none_or(|k| c.kind == k)).collect();
+    let catalogs: Vec<&Catalog> = store
+        .catalogs
+        .iter()
+        .filter(|c| kind.is_none_or(|k| c.kind == k))
+        .collect();
     let base = state.app_url();
-    Ok(paged(base, "/api/v4/catalogs", &query, page, "catalogs", &catalogs, Totals::None, |c| render_catalog(base, store.account.id, c)))
+    Ok(paged(
+        List {
+            base,
+            path: "/api/v4/catalogs",
+            query: &query,
+            page,
+        },
+        "catalogs",
+        &catalogs,
+        Totals::None,
+        |c| render_catalog(base, store.account.id, c),
+    ))
 }
 
 fn catalog_not_found() -> ApiError {
@@ -73,36 +109,64 @@ async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     let id = parse_id(&id)?;
     let store = state.store();
     let catalog = store.catalog(id).ok_or_else(catalog_not_found)?;
-    Ok(hal(render_catalog(state.app_url(), store.account.id, catalog)))
+    Ok(hal(render_catalog(
+        state.app_url(),
+        store.account.id,
+        catalog,
+    )))
 }
 
 /// `POST /catalogs`: at most one invoices and one products catalog, at most 10 in all (§10).
-async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     let items = read_batch(&body)?;
     let now = state.clock.now();
     let base = state.app_url().to_owned();
     let mut store = state.store_mut();
     let mut planned_kinds: Vec<String> = store.catalogs.iter().map(|c| c.kind.clone()).collect();
     let drafts = validate_batch(&items, |_, object, errors| {
-        let name = validate::string(object, "name", "", errors).set().filter(|n| !n.trim().is_empty());
+        let name = validate::string(object, "name", "", errors)
+            .set()
+            .filter(|n| !n.trim().is_empty());
         if name.is_none() {
-            errors.push(FieldError::new("NotBlank", "name", "This value should not be blank."));
+            errors.push(FieldError::new(
+                "NotBlank",
+                "name",
+                "This value should not be blank.",
+            ));
         }
-        let kind = validate::string(object, "type", "", errors).set().unwrap_or_else(|| "regular".into());
+        let kind = validate::string(object, "type", "", errors)
+            .set()
+            .unwrap_or_else(|| "regular".into());
         let single = kind == "invoices" || kind == "products";
-        if !["regular", "invoices", "products"].contains(&kind.as_str()) || (single && planned_kinds.contains(&kind)) {
+        if !["regular", "invoices", "products"].contains(&kind.as_str())
+            || (single && planned_kinds.contains(&kind))
+        {
             errors.push(not_a_choice("type"));
         }
         if planned_kinds.len() >= 10 {
-            errors.push(FieldError::new("LimitExceeded", "", "An account holds at most 10 catalogs."));
+            errors.push(FieldError::new(
+                "LimitExceeded",
+                "",
+                "An account holds at most 10 catalogs.",
+            ));
         }
         planned_kinds.push(kind.clone());
-        let flag = |key: &str, default: bool, errors: &mut Vec<FieldError>| validate::boolean(object, key, "", errors).set().unwrap_or(default);
+        let flag = |key: &str, default: bool, errors: &mut Vec<FieldError>| {
+            validate::boolean(object, key, "", errors)
+                .set()
+                .unwrap_or(default)
+        };
         let catalog = Catalog {
             id: 0,
             name: name?,
             kind,
-            sort: validate::int(object, "sort", "", errors).set().unwrap_or(10),
+            sort: validate::int(object, "sort", "", errors)
+                .set()
+                .unwrap_or(10),
             can_add_elements: flag("can_add_elements", true, errors),
             can_show_in_cards: flag("can_show_in_cards", true, errors),
             can_link_multiple: flag("can_link_multiple", false, errors),
@@ -122,11 +186,17 @@ async fn create(State(state): State<AppState>, Extension(caller): Extension<Call
         store.catalog_fields.insert(catalog.id, Vec::new());
         store.catalogs.push(catalog);
     }
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/catalogs")), "_embedded": {"catalogs": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/catalogs")), "_embedded": {"catalogs": rows}}),
+    ))
 }
 
 /// Elements accept `filter[id]` and the SDK's top-level `id`, plus `query` on the name.
-async fn list_elements(State(state): State<AppState>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list_elements(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let query = Query::parse(raw.as_deref());
     let options = state.options();
@@ -135,54 +205,120 @@ async fn list_elements(State(state): State<AppState>, Path(id): Path<String>, Ra
     store.catalog(id).ok_or_else(catalog_not_found)?;
     let mut ids: Vec<i64> = query.get(&["id"]).map(|n| n.ints()).unwrap_or_default();
     if options.filters_enabled {
-        ids.extend(query.get(&["filter", "id"]).map(|n| n.ints()).unwrap_or_default());
+        ids.extend(
+            query
+                .get(&["filter", "id"])
+                .map(|n| n.ints())
+                .unwrap_or_default(),
+        );
     }
-    let text = query.str("query").map(str::to_lowercase).filter(|q| !q.is_empty());
+    let text = query
+        .str("query")
+        .map(str::to_lowercase)
+        .filter(|q| !q.is_empty());
     let elements: Vec<&CatalogElement> = store
         .elements
         .values()
         .filter(|e| e.catalog_id == id && !e.is_deleted)
         .filter(|e| ids.is_empty() || ids.contains(&(e.id as i64)))
-        .filter(|e| text.as_deref().is_none_or(|t| e.name.to_lowercase().contains(t)))
+        .filter(|e| {
+            text.as_deref()
+                .is_none_or(|t| e.name.to_lowercase().contains(t))
+        })
         .collect();
     let link = query.has_with("invoice_link");
     let base = state.app_url();
     let path = format!("/api/v4/catalogs/{id}/elements");
-    Ok(paged(base, &path, &query, page, "elements", &elements, Totals::None, |e| render_element(&store, base, e, link)))
+    Ok(paged(
+        List {
+            base,
+            path: &path,
+            query: &query,
+            page,
+        },
+        "elements",
+        &elements,
+        Totals::None,
+        |e| render_element(&store, base, e, link),
+    ))
 }
 
-async fn get_element(State(state): State<AppState>, Path((id, element_id)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn get_element(
+    State(state): State<AppState>,
+    Path((id, element_id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let (id, element_id) = (parse_id(&id)?, parse_id(&element_id)?);
     let query = Query::parse(raw.as_deref());
     let store = state.store();
-    match store.elements.get(&element_id).filter(|e| e.catalog_id == id) {
-        Some(element) => Ok(hal(render_element(&store, state.app_url(), element, query.has_with("invoice_link")))),
+    match store
+        .elements
+        .get(&element_id)
+        .filter(|e| e.catalog_id == id)
+    {
+        Some(element) => Ok(hal(render_element(
+            &store,
+            state.app_url(),
+            element,
+            query.has_with("invoice_link"),
+        ))),
         None => Ok(no_content()),
     }
 }
 
 /// Validates an element write; invoices need `BILL_STATUS` on create (§10.3).
-fn check_element(store: &Store, catalog: &Catalog, object: &serde_json::Map<String, Value>, mut element: CatalogElement, creating: bool, errors: &mut Vec<FieldError>) -> CatalogElement {
+fn check_element(
+    store: &Store,
+    catalog: &Catalog,
+    object: &serde_json::Map<String, Value>,
+    mut element: CatalogElement,
+    creating: bool,
+    errors: &mut Vec<FieldError>,
+) -> CatalogElement {
     match validate::string(object, "name", "", errors) {
         Field::Set(name) if !name.trim().is_empty() => element.name = name,
         Field::Absent if !creating => {}
-        _ => errors.push(FieldError::new("NotBlank", "name", "This value should not be blank.")),
+        _ => errors.push(FieldError::new(
+            "NotBlank",
+            "name",
+            "This value should not be blank.",
+        )),
     }
-    let fields = store.catalog_fields.get(&catalog.id).map(Vec::as_slice).unwrap_or(&[]);
+    let fields = store
+        .catalog_fields
+        .get(&catalog.id)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     if let Some(raw) = object.get("custom_fields_values") {
         let updates = parse_values(fields, raw, "custom_fields_values", errors);
         apply_values(&mut element.custom_fields_values, updates);
     }
     if creating && catalog.kind == "invoices" {
-        let status = fields.iter().find(|f| f.code.as_deref() == Some("BILL_STATUS")).map(|f| f.id);
-        if !element.custom_fields_values.iter().any(|v| Some(v.field_id) == status) {
-            errors.push(FieldError::new("NotBlank", "custom_fields_values", "An invoice needs the BILL_STATUS field."));
+        let status = fields
+            .iter()
+            .find(|f| f.code.as_deref() == Some("BILL_STATUS"))
+            .map(|f| f.id);
+        if !element
+            .custom_fields_values
+            .iter()
+            .any(|v| Some(v.field_id) == status)
+        {
+            errors.push(FieldError::new(
+                "NotBlank",
+                "custom_fields_values",
+                "An invoice needs the BILL_STATUS field.",
+            ));
         }
     }
     element
 }
 
-async fn create_elements(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn create_elements(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let items = read_batch(&body)?;
     let now = state.clock.now();
@@ -200,7 +336,16 @@ async fn create_elements(State(state): State<AppState>, Extension(caller): Exten
         is_deleted: false,
         custom_fields_values: Vec::new(),
     };
-    let drafts = validate_batch(&items, |_, object, errors| Some(check_element(&store, &catalog, object, fresh.clone(), true, errors)))?;
+    let drafts = validate_batch(&items, |_, object, errors| {
+        Some(check_element(
+            &store,
+            &catalog,
+            object,
+            fresh.clone(),
+            true,
+            errors,
+        ))
+    })?;
     let mut rows = Vec::new();
     for (index, mut element) in drafts.into_iter().enumerate() {
         element.id = store.next_id("element");
@@ -209,17 +354,31 @@ async fn create_elements(State(state): State<AppState>, Extension(caller): Exten
         rows.push(row);
         store.elements.insert(element.id, element);
     }
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/catalogs/{id}/elements")), "_embedded": {"elements": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/catalogs/{id}/elements")), "_embedded": {"elements": rows}}),
+    ))
 }
 
-fn update(state: &AppState, caller: &Caller, catalog_id: u64, items: &[Value], path_id: Option<u64>) -> Result<Vec<Value>, ApiError> {
+fn update(
+    state: &AppState,
+    caller: &Caller,
+    catalog_id: u64,
+    items: &[Value],
+    path_id: Option<u64>,
+) -> Result<Vec<Value>, ApiError> {
     let now = state.clock.now();
     let base = state.app_url().to_owned();
     let mut store = state.store_mut();
-    let catalog = store.catalog(catalog_id).cloned().ok_or_else(catalog_not_found)?;
+    let catalog = store
+        .catalog(catalog_id)
+        .cloned()
+        .ok_or_else(catalog_not_found)?;
     let drafts = validate_batch(items, |_, object, errors| {
         let id = path_id.or_else(|| validate::id(object, "id", "", errors).set());
-        let Some(existing) = id.and_then(|id| store.elements.get(&id)).filter(|e| e.catalog_id == catalog_id) else {
+        let Some(existing) = id
+            .and_then(|id| store.elements.get(&id))
+            .filter(|e| e.catalog_id == catalog_id)
+        else {
             errors.push(FieldError::new("NotFound", "id", "Element not found."));
             return None;
         };
@@ -240,16 +399,34 @@ fn update(state: &AppState, caller: &Caller, catalog_id: u64, items: &[Value], p
         .collect())
 }
 
-async fn update_elements(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn update_elements(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let items = read_batch(&body)?;
     let rows = update(&state, &caller, id, &items, None)?;
-    Ok(hal(json!({"_links": self_link(format!("{}/api/v4/catalogs/{id}/elements", state.app_url())), "_embedded": {"elements": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{}/api/v4/catalogs/{id}/elements", state.app_url())), "_embedded": {"elements": rows}}),
+    ))
 }
 
-async fn update_element(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path((id, element_id)): Path<(String, String)>, body: Bytes) -> ApiResult {
+async fn update_element(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((id, element_id)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
     let (id, element_id) = (parse_id(&id)?, parse_id(&element_id)?);
     let object = read_object(&body)?;
-    let mut rows = update(&state, &caller, id, &[Value::Object(object)], Some(element_id))?;
+    let mut rows = update(
+        &state,
+        &caller,
+        id,
+        &[Value::Object(object)],
+        Some(element_id),
+    )?;
     Ok(hal(rows.remove(0)))
 }

@@ -11,7 +11,7 @@ use super::tags::{parse_refs, render_tags, resolve, TagRef};
 use super::validate::{self, not_a_choice, Field};
 use super::{parse_id, read_batch, read_object, request_id, validate_batch};
 use crate::auth::Caller;
-use crate::hal::{hal, no_content, paged, self_link, Page, Totals};
+use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult, FieldError};
 use crate::query::{Node, Query};
 use crate::routes::AppState;
@@ -107,33 +107,60 @@ fn matches(lead: &Lead, filter: &Node) -> bool {
     for (key, node) in filter.children() {
         let ok = match key.as_str() {
             "id" => node.ints().contains(&(lead.id as i64)),
-            "name" => node.values().iter().any(|n| n.eq_ignore_ascii_case(&lead.name) || *n == lead.name),
+            "name" => node
+                .values()
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&lead.name) || *n == lead.name),
             "price" => match node.range() {
                 Some(range) => range.contains(Some(lead.price)),
                 None => node.ints().contains(&lead.price),
             },
             "statuses" => node.children().iter().any(|(_, pair)| {
-                let pipeline = pair.child("pipeline_id").map(Node::ints).unwrap_or_default();
+                let pipeline = pair
+                    .child("pipeline_id")
+                    .map(Node::ints)
+                    .unwrap_or_default();
                 let status = pair.child("status_id").map(Node::ints).unwrap_or_default();
-                pipeline.contains(&(lead.pipeline_id as i64)) && status.contains(&(lead.status_id as i64))
+                pipeline.contains(&(lead.pipeline_id as i64))
+                    && status.contains(&(lead.status_id as i64))
             }),
             "pipeline_id" => node.ints().contains(&(lead.pipeline_id as i64)),
             "created_by" => node.ints().contains(&(lead.created_by as i64)),
             "updated_by" => node.ints().contains(&(lead.updated_by as i64)),
             "responsible_user_id" => node.ints().contains(&(lead.responsible_user_id as i64)),
-            "created_at" => node.range().is_none_or(|r| r.contains(Some(lead.created_at))),
-            "updated_at" => node.range().is_none_or(|r| r.contains(Some(lead.updated_at))),
+            "created_at" => node
+                .range()
+                .is_none_or(|r| r.contains(Some(lead.created_at))),
+            "updated_at" => node
+                .range()
+                .is_none_or(|r| r.contains(Some(lead.updated_at))),
             "closed_at" => node.range().is_none_or(|r| r.contains(lead.closed_at)),
-            "closest_task_at" => node.range().is_none_or(|r| r.contains(lead.closest_task_at)),
+            "closest_task_at" => node
+                .range()
+                .is_none_or(|r| r.contains(lead.closest_task_at)),
             "custom_fields_values" => node.children().iter().all(|(field_id, wanted)| {
-                let Ok(field_id) = field_id.parse::<u64>() else { return true };
-                let Some(values) = lead.custom_fields_values.iter().find(|v| v.field_id == field_id) else { return false };
+                let Ok(field_id) = field_id.parse::<u64>() else {
+                    return true;
+                };
+                let Some(values) = lead
+                    .custom_fields_values
+                    .iter()
+                    .find(|v| v.field_id == field_id)
+                else {
+                    return false;
+                };
                 match wanted.range() {
-                    Some(range) => values.values.iter().any(|v| range.contains(value_int(&v.value))),
+                    Some(range) => values
+                        .values
+                        .iter()
+                        .any(|v| range.contains(value_int(&v.value))),
                     None => {
                         let wanted = wanted.values();
                         values.values.iter().any(|v| {
-                            wanted.iter().any(|w| v.enum_id.is_some_and(|id| id.to_string() == *w) || value_text(&v.value) == *w)
+                            wanted.iter().any(|w| {
+                                v.enum_id.is_some_and(|id| id.to_string() == *w)
+                                    || value_text(&v.value) == *w
+                            })
                         })
                     }
                 }
@@ -155,14 +182,23 @@ fn value_text(value: &Value) -> String {
 }
 
 fn value_int(value: &Value) -> Option<i64> {
-    value.as_i64().or_else(|| value.as_str().and_then(|s| s.parse::<f64>().ok()).map(|f| f as i64))
+    value.as_i64().or_else(|| {
+        value
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .map(|f| f as i64)
+    })
 }
 
 /// Full-text `query`: id, name or any custom field value.
 fn matches_text(lead: &Lead, text: &str) -> bool {
     lead.id.to_string() == text
         || lead.name.to_lowercase().contains(text)
-        || lead.custom_fields_values.iter().flat_map(|v| &v.values).any(|v| value_text(&v.value).to_lowercase().contains(text))
+        || lead
+            .custom_fields_values
+            .iter()
+            .flat_map(|v| &v.values)
+            .any(|v| value_text(&v.value).to_lowercase().contains(text))
 }
 
 async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult {
@@ -172,7 +208,10 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResu
     let with = query.with();
     let only_deleted = with.contains(&"only_deleted");
     let filter = query.get(&["filter"]).filter(|_| options.filters_enabled);
-    let text = query.str("query").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+    let text = query
+        .str("query")
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
     let store = state.store();
     let mut leads: Vec<&Lead> = store
         .leads
@@ -192,16 +231,36 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResu
         }
     }
     let base = state.app_url();
-    Ok(paged(base, "/api/v4/leads", &query, page, "leads", &leads, Totals::None, |l| render_lead(&store, base, l, &with)))
+    Ok(paged(
+        List {
+            base,
+            path: "/api/v4/leads",
+            query: &query,
+            page,
+        },
+        "leads",
+        &leads,
+        Totals::None,
+        |l| render_lead(&store, base, l, &with),
+    ))
 }
 
 /// `GET /leads/{id}`: the bare lead, or 204 when there is none (§2.3).
-async fn get_one(State(state): State<AppState>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let query = Query::parse(raw.as_deref());
     let store = state.store();
     match store.leads.get(&id).filter(|l| !l.is_deleted) {
-        Some(lead) => Ok(hal(render_lead(&store, state.app_url(), lead, &query.with()))),
+        Some(lead) => Ok(hal(render_lead(
+            &store,
+            state.app_url(),
+            lead,
+            &query.with(),
+        ))),
         None => Ok(no_content()),
     }
 }
@@ -230,7 +289,12 @@ struct Changes {
 }
 
 /// Validates one lead object; `existing` is the stored lead for updates.
-fn check(store: &Store, object: &Map<String, Value>, existing: Option<&Lead>, errors: &mut Vec<FieldError>) -> Changes {
+fn check(
+    store: &Store,
+    object: &Map<String, Value>,
+    existing: Option<&Lead>,
+    errors: &mut Vec<FieldError>,
+) -> Changes {
     let mut changes = Changes {
         name: validate::string(object, "name", "", errors).set(),
         price: validate::int(object, "price", "", errors).set(),
@@ -247,7 +311,9 @@ fn check(store: &Store, object: &Map<String, Value>, existing: Option<&Lead>, er
     }
     let pipeline_field = validate::id(object, "pipeline_id", "", errors).set();
     let status_field = validate::id(object, "status_id", "", errors).set();
-    let pipeline_id = pipeline_field.or(existing.map(|l| l.pipeline_id)).unwrap_or_else(|| store.main_pipeline().id);
+    let pipeline_id = pipeline_field
+        .or(existing.map(|l| l.pipeline_id))
+        .unwrap_or_else(|| store.main_pipeline().id);
     match store.pipeline(pipeline_id) {
         None => errors.push(not_a_choice("pipeline_id")),
         Some(pipeline) => {
@@ -292,7 +358,12 @@ fn check(store: &Store, object: &Map<String, Value>, existing: Option<&Lead>, er
         }
     }
     if let Some(raw) = object.get("custom_fields_values") {
-        changes.fields = parse_values(store.fields_of("leads"), raw, "custom_fields_values", errors);
+        changes.fields = parse_values(
+            store.fields_of("leads"),
+            raw,
+            "custom_fields_values",
+            errors,
+        );
     }
     if let Some(raw) = object.get("tags_to_add").filter(|v| !v.is_null()) {
         changes.tags_to_add = parse_refs(store, "leads", raw, "tags_to_add", errors);
@@ -303,15 +374,25 @@ fn check(store: &Store, object: &Map<String, Value>, existing: Option<&Lead>, er
     if let Some(embedded) = object.get("_embedded").and_then(Value::as_object) {
         match embedded.get("tags") {
             Some(Value::Null) => changes.replace_tags = Some(Vec::new()),
-            Some(raw) => changes.replace_tags = Some(parse_refs(store, "leads", raw, "_embedded.tags", errors)),
+            Some(raw) => {
+                changes.replace_tags =
+                    Some(parse_refs(store, "leads", raw, "_embedded.tags", errors))
+            }
             None => {}
         }
         if existing.is_none() {
             if let Some(contacts) = embedded.get("contacts").and_then(Value::as_array) {
                 let mut links = Vec::new();
                 for (i, c) in contacts.iter().enumerate() {
-                    match c.get("id").and_then(Value::as_u64).filter(|id| store.contacts.contains_key(id)) {
-                        Some(id) => links.push(ContactLink { id, is_main: c.get("is_main").and_then(Value::as_bool).unwrap_or(i == 0) }),
+                    match c
+                        .get("id")
+                        .and_then(Value::as_u64)
+                        .filter(|id| store.contacts.contains_key(id))
+                    {
+                        Some(id) => links.push(ContactLink {
+                            id,
+                            is_main: c.get("is_main").and_then(Value::as_bool).unwrap_or(i == 0),
+                        }),
                         None => errors.push(not_a_choice(format!("_embedded.contacts.{i}.id"))),
                     }
                 }
@@ -320,7 +401,11 @@ fn check(store: &Store, object: &Map<String, Value>, existing: Option<&Lead>, er
             if let Some(companies) = embedded.get("companies").and_then(Value::as_array) {
                 let mut ids = Vec::new();
                 for (i, c) in companies.iter().take(1).enumerate() {
-                    match c.get("id").and_then(Value::as_u64).filter(|id| store.companies.contains_key(id)) {
+                    match c
+                        .get("id")
+                        .and_then(Value::as_u64)
+                        .filter(|id| store.companies.contains_key(id))
+                    {
                         Some(id) => ids.push(id),
                         None => errors.push(not_a_choice(format!("_embedded.companies.{i}.id"))),
                     }
@@ -384,7 +469,11 @@ fn apply(store: &mut Store, lead: &mut Lead, changes: Changes, caller: &Caller, 
         .iter()
         .filter_map(|r| match r {
             TagRef::Id(id) => Some(*id),
-            TagRef::Name(name) => store.tag_dict("leads").iter().find(|t| t.name.eq_ignore_ascii_case(name)).map(|t| t.id),
+            TagRef::Name(name) => store
+                .tag_dict("leads")
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(name))
+                .map(|t| t.id),
         })
         .collect::<Vec<_>>();
     lead.tags.retain(|id| !removed.contains(id));
@@ -399,12 +488,18 @@ fn apply(store: &mut Store, lead: &mut Lead, changes: Changes, caller: &Caller, 
 }
 
 /// `POST /leads`: only `{id, request_id, _links}` per lead comes back (§2.4).
-async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     let items = read_batch(&body)?;
     let now = state.clock.now();
     let base = state.app_url().to_owned();
     let mut store = state.store_mut();
-    let drafts = validate_batch(&items, |_, object, errors| Some(check(&store, object, None, errors)))?;
+    let drafts = validate_batch(&items, |_, object, errors| {
+        Some(check(&store, object, None, errors))
+    })?;
     let mut rows = Vec::with_capacity(drafts.len());
     for (index, changes) in drafts.into_iter().enumerate() {
         let id = store.next_id("lead");
@@ -437,11 +532,18 @@ async fn create(State(state): State<AppState>, Extension(caller): Extension<Call
         store.leads.insert(id, lead);
         rows.push(json!({"id": id, "request_id": request_id(&items[index], index), "_links": self_link(format!("{base}/api/v4/leads/{id}"))}));
     }
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/leads")), "_embedded": {"leads": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/leads")), "_embedded": {"leads": rows}}),
+    ))
 }
 
 /// Validates and applies updates; returns `(id, updated_at)` per lead.
-fn update(state: &AppState, caller: &Caller, items: &[Value], path_id: Option<u64>) -> Result<Vec<(u64, i64)>, ApiError> {
+fn update(
+    state: &AppState,
+    caller: &Caller,
+    items: &[Value],
+    path_id: Option<u64>,
+) -> Result<Vec<(u64, i64)>, ApiError> {
     let now = state.clock.now();
     let mut store = state.store_mut();
     let drafts = validate_batch(items, |_, object, errors| {
@@ -450,7 +552,11 @@ fn update(state: &AppState, caller: &Caller, items: &[Value], path_id: Option<u6
             None => match validate::id(object, "id", "", errors) {
                 Field::Set(id) => Some(id),
                 _ => {
-                    errors.push(FieldError::new("NotBlank", "id", "This value should not be blank."));
+                    errors.push(FieldError::new(
+                        "NotBlank",
+                        "id",
+                        "This value should not be blank.",
+                    ));
                     None
                 }
             },
@@ -475,7 +581,11 @@ fn update(state: &AppState, caller: &Caller, items: &[Value], path_id: Option<u6
 }
 
 /// `PATCH /leads`: `{id, updated_at, _links}` per lead (§2.5).
-async fn update_batch(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn update_batch(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     let items = read_batch(&body)?;
     let updated = update(&state, &caller, &items, None)?;
     let base = state.app_url();
@@ -483,14 +593,23 @@ async fn update_batch(State(state): State<AppState>, Extension(caller): Extensio
         .into_iter()
         .map(|(id, at)| json!({"id": id, "updated_at": at, "_links": self_link(format!("{base}/api/v4/leads/{id}"))}))
         .collect();
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/leads")), "_embedded": {"leads": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/leads")), "_embedded": {"leads": rows}}),
+    ))
 }
 
 /// `PATCH /leads/{id}`: a single object in, the bare `{id, updated_at, _links}` out (§2.5).
-async fn update_one(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn update_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let object = read_object(&body)?;
     let updated = update(&state, &caller, &[Value::Object(object)], Some(id))?;
     let (id, at) = updated[0];
-    Ok(hal(json!({"id": id, "updated_at": at, "_links": self_link(format!("{}/api/v4/leads/{id}", state.app_url()))})))
+    Ok(hal(
+        json!({"id": id, "updated_at": at, "_links": self_link(format!("{}/api/v4/leads/{id}", state.app_url()))}),
+    ))
 }

@@ -17,7 +17,10 @@ use crate::state::model::LossReason;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/leads/loss_reasons", get(list).post(create))
-        .route("/leads/loss_reasons/{id}", get(get_one).patch(update).delete(remove))
+        .route(
+            "/leads/loss_reasons/{id}",
+            get(get_one).patch(update).delete(remove),
+        )
 }
 
 /// The JSON of a loss reason.
@@ -33,7 +36,11 @@ async fn list(State(state): State<AppState>) -> ApiResult {
     let base = state.app_url();
     let mut reasons = state.store().loss_reasons.clone();
     reasons.sort_by_key(|r| (r.sort, r.id));
-    Ok(collection(format!("{base}/api/v4/leads/loss_reasons"), "loss_reasons", reasons.iter().map(|r| render(base, r)).collect()))
+    Ok(collection(
+        format!("{base}/api/v4/leads/loss_reasons"),
+        "loss_reasons",
+        reasons.iter().map(|r| render(base, r)).collect(),
+    ))
 }
 
 fn not_found() -> ApiError {
@@ -47,30 +54,50 @@ async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     Ok(hal(render(state.app_url(), reason)))
 }
 
-fn name_and_sort(object: &serde_json::Map<String, Value>, errors: &mut Vec<FieldError>, required: bool) -> (Option<String>, Option<i64>) {
-    let name = validate::string(object, "name", "", errors).set().filter(|n| !n.trim().is_empty());
+fn name_and_sort(
+    object: &serde_json::Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+    required: bool,
+) -> (Option<String>, Option<i64>) {
+    let name = validate::string(object, "name", "", errors)
+        .set()
+        .filter(|n| !n.trim().is_empty());
     if required && name.is_none() {
-        errors.push(FieldError::new("NotBlank", "name", "This value should not be blank."));
+        errors.push(FieldError::new(
+            "NotBlank",
+            "name",
+            "This value should not be blank.",
+        ));
     }
     (name, validate::int(object, "sort", "", errors).set())
 }
 
 async fn create(State(state): State<AppState>, body: Bytes) -> ApiResult {
     let items = read_batch(&body)?;
-    let drafts = validate_batch(&items, |_, object, errors| Some(name_and_sort(object, errors, true)))?;
+    let drafts = validate_batch(&items, |_, object, errors| {
+        Some(name_and_sort(object, errors, true))
+    })?;
     let now = state.clock.now();
     let base = state.app_url().to_owned();
     let mut store = state.store_mut();
     let mut rows = Vec::new();
     for (index, (name, sort)) in drafts.into_iter().enumerate() {
         let id = store.next_id("loss_reason");
-        let reason = LossReason { id, name: name.unwrap_or_default(), sort: sort.unwrap_or(0), created_at: now, updated_at: now };
+        let reason = LossReason {
+            id,
+            name: name.unwrap_or_default(),
+            sort: sort.unwrap_or(0),
+            created_at: now,
+            updated_at: now,
+        };
         let mut row = render(&base, &reason);
         row["request_id"] = json!(request_id(&items[index], index));
         rows.push(row);
         store.loss_reasons.push(reason);
     }
-    Ok(hal(json!({"_total_items": rows.len(), "_embedded": {"loss_reasons": rows}})))
+    Ok(hal(
+        json!({"_total_items": rows.len(), "_embedded": {"loss_reasons": rows}}),
+    ))
 }
 
 async fn update(State(state): State<AppState>, Path(id): Path<String>, body: Bytes) -> ApiResult {
@@ -83,7 +110,11 @@ async fn update(State(state): State<AppState>, Path(id): Path<String>, body: Byt
     }
     let now = state.clock.now();
     let mut store = state.store_mut();
-    let reason = store.loss_reasons.iter_mut().find(|r| r.id == id).ok_or_else(not_found)?;
+    let reason = store
+        .loss_reasons
+        .iter_mut()
+        .find(|r| r.id == id)
+        .ok_or_else(not_found)?;
     if let Some(name) = name {
         reason.name = name;
     }
@@ -103,7 +134,11 @@ async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiRes
     if store.loss_reasons.len() == before {
         return Err(not_found());
     }
-    for lead in store.leads.values_mut().filter(|l| l.loss_reason_id == Some(id)) {
+    for lead in store
+        .leads
+        .values_mut()
+        .filter(|l| l.loss_reason_id == Some(id))
+    {
         lead.loss_reason_id = None;
     }
     Ok(no_content())

@@ -42,7 +42,8 @@ pub const MAX_BATCH: usize = 250;
 
 /// A numeric path id; anything else is the 404 of an unknown path.
 pub fn parse_id(raw: &str) -> Result<u64, ApiError> {
-    raw.parse().map_err(|_| ApiError::not_found(format!("Cannot find entity {raw}")))
+    raw.parse()
+        .map_err(|_| ApiError::not_found(format!("Cannot find entity {raw}")))
 }
 
 /// The request body as JSON: empty → 400 "Request data can not be empty", malformed → 400.
@@ -61,7 +62,11 @@ pub fn read_batch(body: &[u8]) -> Result<Vec<Value>, ApiError> {
         Value::Array(items) => Ok(items),
         _ => Err(ApiError::validation(vec![(
             "0".into(),
-            vec![FieldError::new("InvalidType", "", "This value should be of type array.")],
+            vec![FieldError::new(
+                "InvalidType",
+                "",
+                "This value should be of type array.",
+            )],
         )])),
     }
 }
@@ -73,7 +78,11 @@ pub fn read_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         Value::Object(map) => Ok(map),
         _ => Err(ApiError::validation(vec![(
             "0".into(),
-            vec![FieldError::new("InvalidType", "", "This value should be of type object.")],
+            vec![FieldError::new(
+                "InvalidType",
+                "",
+                "This value should be of type object.",
+            )],
         )])),
     }
 }
@@ -99,7 +108,11 @@ pub fn validate_batch<T>(
         let result = match item.as_object() {
             Some(object) => check(index, object, &mut errors),
             None => {
-                errors.push(FieldError::new("InvalidType", "", "This value should be of type object."));
+                errors.push(FieldError::new(
+                    "InvalidType",
+                    "",
+                    "This value should be of type object.",
+                ));
                 None
             }
         };
@@ -108,5 +121,9 @@ pub fn validate_batch<T>(
             _ => groups.push((request_id(item, index), errors)),
         }
     }
-    if groups.is_empty() { Ok(ok) } else { Err(ApiError::validation(groups)) }
+    if groups.is_empty() {
+        Ok(ok)
+    } else {
+        Err(ApiError::validation(groups))
+    }
 }

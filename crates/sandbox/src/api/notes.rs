@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::validate::{self, not_a_choice, Field};
 use super::{parse_id, read_batch, request_id, validate_batch};
 use crate::auth::Caller;
-use crate::hal::{hal, no_content, paged, self_link, Page, Totals};
+use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiResult, FieldError};
 use crate::query::{Node, Query};
 use crate::routes::AppState;
@@ -66,7 +66,10 @@ fn matches(note: &Note, filter: &Node) -> bool {
     }
     if let Some(updated) = filter.child("updated_at") {
         let ok = match (updated.as_str(), updated.range()) {
-            (Some(since), _) => since.trim().parse::<i64>().is_ok_and(|s| note.updated_at >= s),
+            (Some(since), _) => since
+                .trim()
+                .parse::<i64>()
+                .is_ok_and(|s| note.updated_at >= s),
             (None, Some(range)) => range.contains(Some(note.updated_at)),
             (None, None) => true,
         };
@@ -99,22 +102,44 @@ fn list(state: &AppState, raw: Option<String>, lead: Option<u64>, path: &str) ->
     }
     let base = state.app_url();
     let account = store.account.id;
-    Ok(paged(base, path, &query, page, "notes", &notes, Totals::None, |n| render_note(base, account, n)))
+    Ok(paged(
+        List {
+            base,
+            path,
+            query: &query,
+            page,
+        },
+        "notes",
+        &notes,
+        Totals::None,
+        |n| render_note(base, account, n),
+    ))
 }
 
 async fn list_all(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult {
     list(&state, raw, None, "/api/v4/leads/notes")
 }
 
-async fn list_of_lead(State(state): State<AppState>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list_of_lead(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let id = parse_id(&id)?;
     list(&state, raw, Some(id), &format!("/api/v4/leads/{id}/notes"))
 }
 
-async fn get_one(State(state): State<AppState>, Path((id, note_id)): Path<(String, String)>) -> ApiResult {
+async fn get_one(
+    State(state): State<AppState>,
+    Path((id, note_id)): Path<(String, String)>,
+) -> ApiResult {
     let (id, note_id) = (parse_id(&id)?, parse_id(&note_id)?);
     let store = state.store();
-    match store.notes.get(&note_id).filter(|n| n.entity_type == "leads" && n.entity_id == id) {
+    match store
+        .notes
+        .get(&note_id)
+        .filter(|n| n.entity_type == "leads" && n.entity_id == id)
+    {
         Some(note) => Ok(hal(render_note(state.app_url(), store.account.id, note))),
         None => Ok(no_content()),
     }
@@ -131,36 +156,57 @@ fn create(state: &AppState, caller: &Caller, body: &[u8], lead: Option<u64>) -> 
             None => match validate::id(object, "entity_id", "", errors) {
                 Field::Set(id) => Some(id),
                 _ => {
-                    errors.push(FieldError::new("NotBlank", "entity_id", "This value should not be blank."));
+                    errors.push(FieldError::new(
+                        "NotBlank",
+                        "entity_id",
+                        "This value should not be blank.",
+                    ));
                     None
                 }
             },
         };
         if let Some(id) = entity_id {
-            if !store.leads.get(&id).is_some_and(|l| !l.is_deleted) {
-                errors.push(not_a_choice(if lead.is_some() { "id" } else { "entity_id" }));
+            if store.leads.get(&id).is_none_or(|l| l.is_deleted) {
+                errors.push(not_a_choice(if lead.is_some() {
+                    "id"
+                } else {
+                    "entity_id"
+                }));
             }
         }
         let note_type = validate::string(object, "note_type", "", errors).set();
-        let required = note_type.as_deref().and_then(|t| WRITABLE.iter().find(|(kind, _)| *kind == t)).map(|(_, key)| *key);
+        let required = note_type
+            .as_deref()
+            .and_then(|t| WRITABLE.iter().find(|(kind, _)| *kind == t))
+            .map(|(_, key)| *key);
         if required.is_none() {
             errors.push(not_a_choice("note_type"));
         }
         let params = object.get("params").cloned().unwrap_or(Value::Null);
         if let Some(key) = required {
             if params.get(key).is_none_or(Value::is_null) {
-                errors.push(FieldError::new("NotBlank", format!("params.{key}"), "This value should not be blank."));
+                errors.push(FieldError::new(
+                    "NotBlank",
+                    format!("params.{key}"),
+                    "This value should not be blank.",
+                ));
             }
         }
-        let responsible = validate::id(object, "responsible_user_id", "", errors).set().unwrap_or(caller.user_id);
+        let responsible = validate::id(object, "responsible_user_id", "", errors)
+            .set()
+            .unwrap_or(caller.user_id);
         if store.user(responsible).is_none() {
             errors.push(not_a_choice("responsible_user_id"));
         }
-        let created_by = validate::id(object, "created_by", "", errors).set().unwrap_or(caller.user_id);
+        let created_by = validate::id(object, "created_by", "", errors)
+            .set()
+            .unwrap_or(caller.user_id);
         Some((entity_id?, note_type?, params, responsible, created_by))
     })?;
     let mut rows = Vec::new();
-    for (index, (entity_id, note_type, params, responsible, created_by)) in drafts.into_iter().enumerate() {
+    for (index, (entity_id, note_type, params, responsible, created_by)) in
+        drafts.into_iter().enumerate()
+    {
         let id = store.next_id("note");
         let group_id = store.group_of(responsible);
         store.notes.insert(
@@ -184,14 +230,25 @@ fn create(state: &AppState, caller: &Caller, body: &[u8], lead: Option<u64>) -> 
             "_links": self_link(format!("{base}/api/v4/leads/{entity_id}/notes/{id}")),
         }));
     }
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/leads/notes")), "_embedded": {"notes": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/leads/notes")), "_embedded": {"notes": rows}}),
+    ))
 }
 
-async fn create_on_lead(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn create_on_lead(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let id = parse_id(&id)?;
     create(&state, &caller, &body, Some(id))
 }
 
-async fn create_mass(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn create_mass(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     create(&state, &caller, &body, None)
 }

@@ -31,7 +31,11 @@ pub fn render_status(base: &str, account_id: u64, pipeline_id: u64, status: &Sta
 
 /// The JSON of a pipeline with its stages.
 pub fn render_pipeline(base: &str, account_id: u64, pipeline: &Pipeline) -> Value {
-    let statuses: Vec<Value> = pipeline.statuses.iter().map(|s| render_status(base, account_id, pipeline.id, s)).collect();
+    let statuses: Vec<Value> = pipeline
+        .statuses
+        .iter()
+        .map(|s| render_status(base, account_id, pipeline.id, s))
+        .collect();
     json!({
         "id": pipeline.id, "name": pipeline.name, "sort": pipeline.sort, "is_main": pipeline.is_main,
         "is_unsorted_on": pipeline.is_unsorted_on, "is_archive": pipeline.is_archive, "account_id": account_id,
@@ -43,8 +47,16 @@ pub fn render_pipeline(base: &str, account_id: u64, pipeline: &Pipeline) -> Valu
 async fn list(State(state): State<AppState>) -> ApiResult {
     let store = state.store();
     let base = state.app_url();
-    let rows = store.pipelines.iter().map(|p| render_pipeline(base, store.account.id, p)).collect();
-    Ok(collection(format!("{base}/api/v4/leads/pipelines"), "pipelines", rows))
+    let rows = store
+        .pipelines
+        .iter()
+        .map(|p| render_pipeline(base, store.account.id, p))
+        .collect();
+    Ok(collection(
+        format!("{base}/api/v4/leads/pipelines"),
+        "pipelines",
+        rows,
+    ))
 }
 
 fn pipeline_not_found() -> ApiError {
@@ -55,7 +67,11 @@ async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     let id = parse_id(&id)?;
     let store = state.store();
     let pipeline = store.pipeline(id).ok_or_else(pipeline_not_found)?;
-    Ok(hal(render_pipeline(state.app_url(), store.account.id, pipeline)))
+    Ok(hal(render_pipeline(
+        state.app_url(),
+        store.account.id,
+        pipeline,
+    )))
 }
 
 async fn statuses(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -63,14 +79,32 @@ async fn statuses(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     let store = state.store();
     let pipeline = store.pipeline(id).ok_or_else(pipeline_not_found)?;
     let base = state.app_url();
-    let rows = pipeline.statuses.iter().map(|s| render_status(base, store.account.id, id, s)).collect();
-    Ok(collection(format!("{base}/api/v4/leads/pipelines/{id}/statuses"), "statuses", rows))
+    let rows = pipeline
+        .statuses
+        .iter()
+        .map(|s| render_status(base, store.account.id, id, s))
+        .collect();
+    Ok(collection(
+        format!("{base}/api/v4/leads/pipelines/{id}/statuses"),
+        "statuses",
+        rows,
+    ))
 }
 
-async fn status(State(state): State<AppState>, Path((id, status_id)): Path<(String, String)>) -> ApiResult {
+async fn status(
+    State(state): State<AppState>,
+    Path((id, status_id)): Path<(String, String)>,
+) -> ApiResult {
     let (id, status_id) = (parse_id(&id)?, parse_id(&status_id)?);
     let store = state.store();
     let pipeline = store.pipeline(id).ok_or_else(pipeline_not_found)?;
-    let status = pipeline.status(status_id).ok_or_else(|| ApiError::not_found("Status not found"))?;
-    Ok(hal(render_status(state.app_url(), store.account.id, id, status)))
+    let status = pipeline
+        .status(status_id)
+        .ok_or_else(|| ApiError::not_found("Status not found"))?;
+    Ok(hal(render_status(
+        state.app_url(),
+        store.account.id,
+        id,
+        status,
+    )))
 }

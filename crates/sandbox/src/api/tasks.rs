@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::validate::{self, join, not_a_choice, Field};
 use super::{parse_id, read_batch, read_object, request_id, validate_batch};
 use crate::auth::Caller;
-use crate::hal::{hal, no_content, paged, self_link, Page, Totals};
+use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult, FieldError};
 use crate::query::{Node, Query};
 use crate::routes::AppState;
@@ -62,11 +62,17 @@ fn matches(task: &Task, filter: &Node) -> bool {
     }
     let mut types = ints("task_type").unwrap_or_default();
     types.extend(ints("task_type_id").unwrap_or_default());
-    if (filter.child("task_type").is_some() || filter.child("task_type_id").is_some()) && !types.contains(&(task.task_type_id as i64)) {
+    if (filter.child("task_type").is_some() || filter.child("task_type_id").is_some())
+        && !types.contains(&(task.task_type_id as i64))
+    {
         return false;
     }
     if let Some(entity_types) = filter.child("entity_type").map(Node::values) {
-        if !task.entity_type.as_deref().is_some_and(|t| entity_types.contains(&t)) {
+        if !task
+            .entity_type
+            .as_deref()
+            .is_some_and(|t| entity_types.contains(&t))
+        {
             return false;
         }
         if let Some(ids) = ints("entity_id") {
@@ -87,7 +93,10 @@ fn matches(task: &Task, filter: &Node) -> bool {
     }
     if let Some(updated) = filter.child("updated_at") {
         let ok = match (updated.as_str(), updated.range()) {
-            (Some(since), _) => since.trim().parse::<i64>().is_ok_and(|s| task.updated_at >= s),
+            (Some(since), _) => since
+                .trim()
+                .parse::<i64>()
+                .is_ok_and(|s| task.updated_at >= s),
             (None, Some(range)) => range.contains(Some(task.updated_at)),
             (None, None) => true,
         };
@@ -123,17 +132,35 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> ApiResu
     }
     let base = state.app_url();
     let account = store.account.id;
-    Ok(paged(base, "/api/v4/tasks", &query, page, "tasks", &tasks, Totals::None, |t| render_task(base, account, t)))
+    Ok(paged(
+        List {
+            base,
+            path: "/api/v4/tasks",
+            query: &query,
+            page,
+        },
+        "tasks",
+        &tasks,
+        Totals::None,
+        |t| render_task(base, account, t),
+    ))
 }
 
 /// The SDK-only `filter[lead_statuses][N][pipeline_id|status_id]`: tasks of leads in those stages.
 fn in_lead_statuses(store: &Store, task: &Task, statuses: &Node) -> bool {
-    let Some(lead) = task.entity_id.filter(|_| task.entity_type.as_deref() == Some("leads")).and_then(|id| store.leads.get(&id)) else {
+    let Some(lead) = task
+        .entity_id
+        .filter(|_| task.entity_type.as_deref() == Some("leads"))
+        .and_then(|id| store.leads.get(&id))
+    else {
         return false;
     };
     statuses.children().iter().any(|(_, pair)| {
-        pair.child("pipeline_id").is_some_and(|p| p.ints().contains(&(lead.pipeline_id as i64)))
-            && pair.child("status_id").is_some_and(|s| s.ints().contains(&(lead.status_id as i64)))
+        pair.child("pipeline_id")
+            .is_some_and(|p| p.ints().contains(&(lead.pipeline_id as i64)))
+            && pair
+                .child("status_id")
+                .is_some_and(|s| s.ints().contains(&(lead.status_id as i64)))
     })
 }
 
@@ -148,16 +175,30 @@ async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
 }
 
 /// Validates a task object and applies it onto `task` (a fresh default for creates).
-fn check(store: &Store, object: &Map<String, Value>, mut task: Task, creating: bool, errors: &mut Vec<FieldError>) -> Task {
+fn check(
+    store: &Store,
+    object: &Map<String, Value>,
+    mut task: Task,
+    creating: bool,
+    errors: &mut Vec<FieldError>,
+) -> Task {
     match validate::string(object, "text", "", errors) {
         Field::Set(text) if !text.trim().is_empty() => task.text = text,
         Field::Absent if !creating => {}
-        _ => errors.push(FieldError::new("NotBlank", "text", "This value should not be blank.")),
+        _ => errors.push(FieldError::new(
+            "NotBlank",
+            "text",
+            "This value should not be blank.",
+        )),
     }
     match validate::int(object, "complete_till", "", errors) {
         Field::Set(till) => task.complete_till = till,
         Field::Absent if !creating => {}
-        _ => errors.push(FieldError::new("NotBlank", "complete_till", "This value should not be blank.")),
+        _ => errors.push(FieldError::new(
+            "NotBlank",
+            "complete_till",
+            "This value should not be blank.",
+        )),
     }
     let entity_type = validate::string(object, "entity_type", "", errors);
     let entity_id = validate::id(object, "entity_id", "", errors);
@@ -179,8 +220,16 @@ fn check(store: &Store, object: &Map<String, Value>, mut task: Task, creating: b
             task.entity_type = Some(kind);
             task.entity_id = Some(id);
         }
-        (Field::Set(_), _) => errors.push(FieldError::new("NotBlank", "entity_id", "This value should not be blank.")),
-        (_, Field::Set(_)) => errors.push(FieldError::new("NotBlank", "entity_type", "This value should not be blank.")),
+        (Field::Set(_), _) => errors.push(FieldError::new(
+            "NotBlank",
+            "entity_id",
+            "This value should not be blank.",
+        )),
+        (_, Field::Set(_)) => errors.push(FieldError::new(
+            "NotBlank",
+            "entity_type",
+            "This value should not be blank.",
+        )),
         _ => {}
     }
     if let Field::Set(kind) = validate::id(object, "task_type_id", "", errors) {
@@ -208,19 +257,33 @@ fn check(store: &Store, object: &Map<String, Value>, mut task: Task, creating: b
         Some(Value::Object(result)) => match validate::string(result, "text", "result", errors) {
             Field::Set(text) => task.result = Some(text),
             Field::Null => task.result = None,
-            Field::Absent => errors.push(FieldError::new("NotBlank", join("result", "text"), "This value should not be blank.")),
+            Field::Absent => errors.push(FieldError::new(
+                "NotBlank",
+                join("result", "text"),
+                "This value should not be blank.",
+            )),
         },
         Some(Value::Null) => task.result = None,
         Some(Value::Array(a)) if a.is_empty() => task.result = None,
-        Some(_) => errors.push(FieldError::new("InvalidType", "result", "This value should be of type object.")),
+        Some(_) => errors.push(FieldError::new(
+            "InvalidType",
+            "result",
+            "This value should be of type object.",
+        )),
         None => {}
     }
-    for (key, slot) in [("created_by", &mut task.created_by), ("updated_by", &mut task.updated_by)] {
+    for (key, slot) in [
+        ("created_by", &mut task.created_by),
+        ("updated_by", &mut task.updated_by),
+    ] {
         if let Field::Set(v) = validate::id(object, key, "", errors) {
             *slot = v;
         }
     }
-    for (key, slot) in [("created_at", &mut task.created_at), ("updated_at", &mut task.updated_at)] {
+    for (key, slot) in [
+        ("created_at", &mut task.created_at),
+        ("updated_at", &mut task.updated_at),
+    ] {
         if let Field::Set(v) = validate::int(object, key, "", errors) {
             *slot = v;
         }
@@ -229,7 +292,11 @@ fn check(store: &Store, object: &Map<String, Value>, mut task: Task, creating: b
 }
 
 /// `POST /tasks`: `text` and `complete_till` are required (§5.3); answers `{id, request_id, _links}`.
-async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     let items = read_batch(&body)?;
     let now = state.clock.now();
     let base = state.app_url().to_owned();
@@ -252,7 +319,9 @@ async fn create(State(state): State<AppState>, Extension(caller): Extension<Call
         complete_till: 0,
         result: None,
     };
-    let drafts = validate_batch(&items, |_, object, errors| Some(check(&store, object, fresh.clone(), true, errors)))?;
+    let drafts = validate_batch(&items, |_, object, errors| {
+        Some(check(&store, object, fresh.clone(), true, errors))
+    })?;
     let mut rows = Vec::new();
     for (index, mut task) in drafts.into_iter().enumerate() {
         task.id = store.next_id("task");
@@ -260,10 +329,17 @@ async fn create(State(state): State<AppState>, Extension(caller): Extension<Call
         store.put_task(task);
         rows.push(json!({"id": id, "request_id": request_id(&items[index], index), "_links": self_link(format!("{base}/api/v4/tasks/{id}"))}));
     }
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/tasks")), "_embedded": {"tasks": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/tasks")), "_embedded": {"tasks": rows}}),
+    ))
 }
 
-fn update(state: &AppState, caller: &Caller, items: &[Value], path_id: Option<u64>) -> Result<Vec<(u64, i64, String)>, ApiError> {
+fn update(
+    state: &AppState,
+    caller: &Caller,
+    items: &[Value],
+    path_id: Option<u64>,
+) -> Result<Vec<(u64, i64, String)>, ApiError> {
     let now = state.clock.now();
     let mut store = state.store_mut();
     let drafts = validate_batch(items, |index, object, errors| {
@@ -272,7 +348,11 @@ fn update(state: &AppState, caller: &Caller, items: &[Value], path_id: Option<u6
             None => match validate::id(object, "id", "", errors) {
                 Field::Set(id) => id,
                 _ => {
-                    errors.push(FieldError::new("NotBlank", "id", "This value should not be blank."));
+                    errors.push(FieldError::new(
+                        "NotBlank",
+                        "id",
+                        "This value should not be blank.",
+                    ));
                     return None;
                 }
             },
@@ -301,20 +381,33 @@ fn update(state: &AppState, caller: &Caller, items: &[Value], path_id: Option<u6
 }
 
 /// `PATCH /tasks`: `{id, updated_at, request_id, _links}` per task (§5.4).
-async fn update_batch(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult {
+async fn update_batch(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult {
     let items = read_batch(&body)?;
     let base = state.app_url();
     let rows: Vec<Value> = update(&state, &caller, &items, None)?
         .into_iter()
         .map(|(id, at, request)| json!({"id": id, "updated_at": at, "request_id": request, "_links": self_link(format!("{base}/api/v4/tasks/{id}"))}))
         .collect();
-    Ok(hal(json!({"_links": self_link(format!("{base}/api/v4/tasks")), "_embedded": {"tasks": rows}})))
+    Ok(hal(
+        json!({"_links": self_link(format!("{base}/api/v4/tasks")), "_embedded": {"tasks": rows}}),
+    ))
 }
 
 /// `PATCH /tasks/{id}`: the bare `{id, updated_at, request_id, _links}` (§5.4).
-async fn update_one(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn update_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
     let id = parse_id(&id)?;
     let object = read_object(&body)?;
     let (id, at, request) = update(&state, &caller, &[Value::Object(object)], Some(id))?.remove(0);
-    Ok(hal(json!({"id": id, "updated_at": at, "request_id": request, "_links": self_link(format!("{}/api/v4/tasks/{id}", state.app_url()))})))
+    Ok(hal(
+        json!({"id": id, "updated_at": at, "request_id": request, "_links": self_link(format!("{}/api/v4/tasks/{id}", state.app_url()))}),
+    ))
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::parse_id;
 use crate::auth::Caller;
-use crate::hal::{hal, no_content, paged, self_link, Page, Totals};
+use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult};
 use crate::query::Query;
 use crate::routes::AppState;
@@ -16,7 +16,9 @@ use crate::state::store::Store;
 
 /// User routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/users", get(list)).route("/users/{id}", get(get_one))
+    Router::new()
+        .route("/users", get(list))
+        .route("/users/{id}", get(get_one))
 }
 
 /// Rights of an admin or a manager, in the letters of §8.1.
@@ -65,8 +67,12 @@ pub fn render_user(store: &Store, base: &str, user: &User, with: &[&str]) -> Val
         embedded.insert("roles".into(), json!(roles.unwrap_or_default()));
     }
     if with.contains(&"group") {
-        let groups: Vec<Value> =
-            store.groups.iter().filter(|g| g.id == user.group_id).map(|g| json!({"id": g.id, "name": g.name})).collect();
+        let groups: Vec<Value> = store
+            .groups
+            .iter()
+            .filter(|g| g.id == user.group_id)
+            .map(|g| json!({"id": g.id, "name": g.name}))
+            .collect();
         embedded.insert("groups".into(), json!(groups));
     }
     if !embedded.is_empty() {
@@ -77,28 +83,55 @@ pub fn render_user(store: &Store, base: &str, user: &User, with: &[&str]) -> Val
 
 fn require_admin(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
     if state.options().users_require_admin && !caller.is_admin {
-        return Err(ApiError::forbidden("Access denied: the users list needs account admin rights"));
+        return Err(ApiError::forbidden(
+            "Access denied: the users list needs account admin rights",
+        ));
     }
     Ok(())
 }
 
-async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     require_admin(&state, &caller)?;
     let query = Query::parse(raw.as_deref());
     let page = Page::from_query(&query, &state.options())?;
     let with = query.with();
     let store = state.store();
     let base = state.app_url();
-    Ok(paged(base, "/api/v4/users", &query, page, "users", &store.users, Totals::Counted, |u| render_user(&store, base, u, &with)))
+    Ok(paged(
+        List {
+            base,
+            path: "/api/v4/users",
+            query: &query,
+            page,
+        },
+        "users",
+        &store.users,
+        Totals::Counted,
+        |u| render_user(&store, base, u, &with),
+    ))
 }
 
-async fn get_one(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn get_one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     require_admin(&state, &caller)?;
     let id = parse_id(&id)?;
     let query = Query::parse(raw.as_deref());
     let store = state.store();
     match store.user(id) {
-        Some(user) => Ok(hal(render_user(&store, state.app_url(), user, &query.with()))),
+        Some(user) => Ok(hal(render_user(
+            &store,
+            state.app_url(),
+            user,
+            &query.with(),
+        ))),
         None => Ok(no_content()),
     }
 }

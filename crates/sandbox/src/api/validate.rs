@@ -32,34 +32,64 @@ impl<T> Field<T> {
 
 /// Joins a path prefix and a key with a dot.
 pub fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 /// An integer field. Integral floats are accepted (the SDK sends `price` as a float); strings are not.
-pub fn int(object: &Map<String, Value>, key: &str, prefix: &str, errors: &mut Vec<FieldError>) -> Field<i64> {
+pub fn int(
+    object: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Field<i64> {
     match object.get(key) {
         None => Field::Absent,
         Some(Value::Null) => Field::Null,
-        Some(Value::Number(n)) => match n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i64)) {
+        Some(Value::Number(n)) => match n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        }) {
             Some(v) => Field::Set(v),
             None => {
-                errors.push(FieldError::new("InvalidType", join(prefix, key), "This value should be of type int."));
+                errors.push(FieldError::new(
+                    "InvalidType",
+                    join(prefix, key),
+                    "This value should be of type int.",
+                ));
                 Field::Absent
             }
         },
         Some(_) => {
-            errors.push(FieldError::new("InvalidType", join(prefix, key), "This value should be of type int."));
+            errors.push(FieldError::new(
+                "InvalidType",
+                join(prefix, key),
+                "This value should be of type int.",
+            ));
             Field::Absent
         }
     }
 }
 
 /// A non-negative id field.
-pub fn id(object: &Map<String, Value>, key: &str, prefix: &str, errors: &mut Vec<FieldError>) -> Field<u64> {
+pub fn id(
+    object: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Field<u64> {
     match int(object, key, prefix, errors) {
         Field::Set(v) if v >= 0 => Field::Set(v as u64),
         Field::Set(_) => {
-            errors.push(FieldError::new("NotSupportedChoice", join(prefix, key), "The value you selected is not a valid choice."));
+            errors.push(FieldError::new(
+                "NotSupportedChoice",
+                join(prefix, key),
+                "The value you selected is not a valid choice.",
+            ));
             Field::Absent
         }
         Field::Null => Field::Null,
@@ -68,27 +98,45 @@ pub fn id(object: &Map<String, Value>, key: &str, prefix: &str, errors: &mut Vec
 }
 
 /// A string field.
-pub fn string(object: &Map<String, Value>, key: &str, prefix: &str, errors: &mut Vec<FieldError>) -> Field<String> {
+pub fn string(
+    object: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Field<String> {
     match object.get(key) {
         None => Field::Absent,
         Some(Value::Null) => Field::Null,
         Some(Value::String(s)) => Field::Set(s.clone()),
         Some(Value::Number(n)) => Field::Set(n.to_string()),
         Some(_) => {
-            errors.push(FieldError::new("InvalidType", join(prefix, key), "This value should be of type string."));
+            errors.push(FieldError::new(
+                "InvalidType",
+                join(prefix, key),
+                "This value should be of type string.",
+            ));
             Field::Absent
         }
     }
 }
 
 /// A boolean field.
-pub fn boolean(object: &Map<String, Value>, key: &str, prefix: &str, errors: &mut Vec<FieldError>) -> Field<bool> {
+pub fn boolean(
+    object: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Field<bool> {
     match object.get(key) {
         None => Field::Absent,
         Some(Value::Null) => Field::Null,
         Some(Value::Bool(b)) => Field::Set(*b),
         Some(_) => {
-            errors.push(FieldError::new("InvalidType", join(prefix, key), "This value should be of type bool."));
+            errors.push(FieldError::new(
+                "InvalidType",
+                join(prefix, key),
+                "This value should be of type bool.",
+            ));
             Field::Absent
         }
     }
@@ -96,5 +144,9 @@ pub fn boolean(object: &Map<String, Value>, key: &str, prefix: &str, errors: &mu
 
 /// The error for an id that names nothing.
 pub fn not_a_choice(path: impl Into<String>) -> FieldError {
-    FieldError::new("NotSupportedChoice", path, "The value you selected is not a valid choice.")
+    FieldError::new(
+        "NotSupportedChoice",
+        path,
+        "The value you selected is not a valid choice.",
+    )
 }

@@ -70,7 +70,11 @@ impl SandboxState {
         let mut rng = fastrand::Rng::with_seed(config.seed ^ 0x5eed_70c3);
         let admin_token = random_token(&mut rng, 48);
         let tokens = HashMap::from([(admin_token.clone(), store.showcase.admin_user_id)]);
-        let widgets = archives.into_iter().enumerate().map(|(i, a)| install_widget(&config, i, a)).collect();
+        let widgets = archives
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| install_widget(&config, i, a))
+            .collect();
         SandboxState {
             store: RwLock::new(store),
             options: RwLock::new(config.api.clone()),
@@ -128,7 +132,10 @@ impl SandboxState {
     /// Issues a bearer token acting as `user_id` (like a long-lived token of that user).
     pub fn issue_token(&self, user_id: u64) -> String {
         let token = random_token(&mut self.rng.lock().expect("rng lock"), 48);
-        self.tokens.lock().expect("tokens lock").insert(token.clone(), user_id);
+        self.tokens
+            .lock()
+            .expect("tokens lock")
+            .insert(token.clone(), user_id);
         token
     }
 
@@ -140,13 +147,23 @@ impl SandboxState {
     /// Opens a session for `user_id` and returns its id.
     pub fn open_session(&self, user_id: u64, lang: &str) -> String {
         let id = random_token(&mut self.rng.lock().expect("rng lock"), 32);
-        self.sessions.lock().expect("sessions lock").insert(id.clone(), Session { user_id, lang: lang.to_owned() });
+        self.sessions.lock().expect("sessions lock").insert(
+            id.clone(),
+            Session {
+                user_id,
+                lang: lang.to_owned(),
+            },
+        );
         id
     }
 
     /// The session behind a `session_id` cookie.
     pub fn session(&self, id: &str) -> Option<Session> {
-        self.sessions.lock().expect("sessions lock").get(id).cloned()
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .get(id)
+            .cloned()
     }
 
     /// A random UUID-shaped id (request ids, `jti`).
@@ -158,6 +175,24 @@ impl SandboxState {
     /// Installed widgets.
     pub fn widgets(&self) -> RwLockReadGuard<'_, Vec<Widget>> {
         self.widgets.read().expect("widgets lock")
+    }
+
+    /// Re-reads archives whose file changed on disk (a rebuilt `dist/widget.zip`), keeping their install state.
+    /// A rebuilt archive that no longer loads is reported and the previous one kept.
+    pub fn reload_stale_widgets(&self) {
+        let stale: Vec<(usize, String, std::path::PathBuf)> = self
+            .widgets()
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.archive.is_stale())
+            .map(|(i, w)| (i, w.archive.code.clone(), w.archive.source.clone()))
+            .collect();
+        for (index, code, path) in stale {
+            match crate::widgets::load_archive(&code, &path) {
+                Ok(archive) => self.widgets_mut()[index].archive = archive,
+                Err(err) => eprintln!("warning: keeping the previous {code} archive: {err:#}"),
+            }
+        }
     }
 
     /// Mutable access to installed widgets.
@@ -172,23 +207,42 @@ impl SandboxState {
 
     /// The account origin, e.g. `http://127.0.0.1:8300`.
     pub fn app_url(&self) -> &str {
-        self.urls.get().map(|u| u.app.as_str()).unwrap_or("http://127.0.0.1")
+        self.urls
+            .get()
+            .map(|u| u.app.as_str())
+            .unwrap_or("http://127.0.0.1")
     }
 
     /// The CDN origin, e.g. `http://127.0.0.1:8301`.
     pub fn cdn_url(&self) -> &str {
-        self.urls.get().map(|u| u.cdn.as_str()).unwrap_or("http://127.0.0.1")
+        self.urls
+            .get()
+            .map(|u| u.cdn.as_str())
+            .unwrap_or("http://127.0.0.1")
     }
 }
 
 /// A widget as installed at start: active, no settings, ids and secret from the seed unless configured.
 fn install_widget(config: &Config, index: usize, archive: WidgetArchive) -> Widget {
     let source = config.widgets.iter().find(|w| w.code == archive.code);
-    let code_hash = archive.code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let code_hash = archive.code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let mut rng = fastrand::Rng::with_seed(config.seed ^ code_hash);
-    let client_uuid = source.and_then(|s| s.client_uuid.clone()).unwrap_or_else(|| uuid_from(&mut rng));
-    let secret = source.and_then(|s| s.secret.clone()).unwrap_or_else(|| random_token(&mut rng, 64));
-    Widget { archive, id: 1_200_001 + index as u64, client_uuid, secret, active: true, settings: Map::new() }
+    let client_uuid = source
+        .and_then(|s| s.client_uuid.clone())
+        .unwrap_or_else(|| uuid_from(&mut rng));
+    let secret = source
+        .and_then(|s| s.secret.clone())
+        .unwrap_or_else(|| random_token(&mut rng, 64));
+    Widget {
+        archive,
+        id: 1_200_001 + index as u64,
+        client_uuid,
+        secret,
+        active: true,
+        settings: Map::new(),
+    }
 }
 
 /// `len` random alphanumeric characters.
@@ -203,7 +257,14 @@ pub fn uuid_from(rng: &mut fastrand::Rng) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Serialises a showcase for `GET /__sandbox/demo`.

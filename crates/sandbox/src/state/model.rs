@@ -85,7 +85,11 @@ impl Pipeline {
 
     /// Where a lead lands when only the pipeline is given: the first normal stage.
     pub fn first_status(&self) -> u64 {
-        self.statuses.iter().find(|s| s.kind == 0).map(|s| s.id).unwrap_or(crate::state::WON)
+        self.statuses
+            .iter()
+            .find(|s| s.kind == 0)
+            .map(|s| s.id)
+            .unwrap_or(crate::state::WON)
     }
 }
 

@@ -57,7 +57,10 @@ impl Store {
             task_types: Vec::new(),
             pipelines: Vec::new(),
             loss_reasons: Vec::new(),
-            tags: TAG_ENTITIES.iter().map(|e| (e.to_string(), Vec::new())).collect(),
+            tags: TAG_ENTITIES
+                .iter()
+                .map(|e| (e.to_string(), Vec::new()))
+                .collect(),
             fields: HashMap::new(),
             catalog_fields: HashMap::new(),
             leads: BTreeMap::new(),
@@ -103,7 +106,10 @@ impl Store {
 
     /// The main pipeline.
     pub fn main_pipeline(&self) -> &Pipeline {
-        self.pipelines.iter().find(|p| p.is_main).unwrap_or(&self.pipelines[0])
+        self.pipelines
+            .iter()
+            .find(|p| p.is_main)
+            .unwrap_or(&self.pipelines[0])
     }
 
     /// The loss reason with `id`.
@@ -123,11 +129,19 @@ impl Store {
 
     /// The id of the tag called `name` (case-insensitive), creating it when missing.
     pub fn ensure_tag(&mut self, entity: &str, name: &str, color: Option<String>) -> u64 {
-        if let Some(tag) = self.tag_dict(entity).iter().find(|t| t.name.to_lowercase() == name.to_lowercase()) {
+        if let Some(tag) = self
+            .tag_dict(entity)
+            .iter()
+            .find(|t| t.name.to_lowercase() == name.to_lowercase())
+        {
             return tag.id;
         }
         let id = self.next_id("tag");
-        self.tags.entry(entity.to_owned()).or_default().push(Tag { id, name: name.to_owned(), color });
+        self.tags.entry(entity.to_owned()).or_default().push(Tag {
+            id,
+            name: name.to_owned(),
+            color,
+        });
         id
     }
 
@@ -171,8 +185,13 @@ impl Store {
 
     /// All tasks attached to lead `id`, open and completed, in id order.
     pub fn tasks_of_lead(&self, id: u64) -> Vec<&Task> {
-        let mut tasks: Vec<&Task> =
-            self.lead_tasks.get(&id).into_iter().flatten().filter_map(|t| self.tasks.get(t)).collect();
+        let mut tasks: Vec<&Task> = self
+            .lead_tasks
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| self.tasks.get(t))
+            .collect();
         tasks.sort_by_key(|t| t.id);
         tasks
     }

@@ -13,8 +13,11 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A scratch directory unique to this call.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sandbox-{}-{}-{name}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "sandbox-{}-{}-{name}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -32,7 +35,10 @@ pub fn widget_zip(dir: &std::path::Path, version: &str) -> PathBuf {
     });
     for (name, bytes) in [
         ("manifest.json", manifest.to_string().into_bytes()),
-        ("script.js", b"define(['jquery'], function () { return function () { return this; }; });".to_vec()),
+        (
+            "script.js",
+            b"define(['jquery'], function () { return function () { return this; }; });".to_vec(),
+        ),
         ("style.css", b".leakguard { color: red; }".to_vec()),
         ("leakguard_bg.wasm", b"\0asm\x01\0\0\0".to_vec()),
         ("i18n/ru.json", b"{}".to_vec()),
@@ -59,7 +65,11 @@ pub fn config() -> Config {
     let dir = scratch("cfg");
     let host = dir.join("host");
     std::fs::create_dir_all(host.join("js")).unwrap();
-    std::fs::write(host.join("index.html"), "<!doctype html><title>sandbox shell</title>").unwrap();
+    std::fs::write(
+        host.join("index.html"),
+        "<!doctype html><title>sandbox shell</title>",
+    )
+    .unwrap();
     std::fs::write(host.join("js/app.js"), "console.log('host');").unwrap();
     let mut config = Config {
         port: 0,
@@ -83,7 +93,10 @@ impl Sandbox {
     /// Starts a sandbox with `config`.
     pub async fn with(config: Config) -> Sandbox {
         let running = leakguard_sandbox::start(config).await.unwrap();
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         Sandbox {
             app: running.app_url().to_owned(),
             cdn: running.cdn_url().to_owned(),
@@ -95,7 +108,9 @@ impl Sandbox {
 
     /// An authenticated API request with the admin token.
     pub fn api(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.app)).bearer_auth(&self.token)
+        self.client
+            .request(method, format!("{}{path}", self.app))
+            .bearer_auth(&self.token)
     }
 
     /// GET with the admin token: status and JSON body (`Null` when empty).
@@ -110,12 +125,27 @@ impl Sandbox {
 
     /// The showcase ids.
     pub async fn demo(&self) -> Value {
-        self.client.get(format!("{}/__sandbox/demo", self.app)).send().await.unwrap().json().await.unwrap()
+        self.client
+            .get(format!("{}/__sandbox/demo", self.app))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// A session cookie for `user` (through `/__sandbox/login`).
     pub async fn session_for(&self, user: u64) -> String {
-        let response = self.client.get(format!("{}/__sandbox/login?user={user}&next=/leads", self.app)).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!(
+                "{}/__sandbox/login?user={user}&next=/leads",
+                self.app
+            ))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::FOUND);
         cookie_pair(&response)
     }
@@ -126,12 +156,21 @@ pub async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.unwrap();
     let status = response.status();
     let bytes = response.bytes().await.unwrap();
-    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
     (status, body)
 }
 
 /// `name=value` of the first `Set-Cookie`.
 pub fn cookie_pair(response: &reqwest::Response) -> String {
-    let header = response.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
+    let header = response
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap();
     header.split(';').next().unwrap().to_owned()
 }
