@@ -1,12 +1,16 @@
-//! Dates for deadlines: civil dates, UTC offsets, working-day calendars and the follow-up deadline rule.
+//! Dates for deadlines: civil dates, UTC offsets, working-day calendars, working time and the follow-up deadline rule.
 
 mod calendar;
 mod civil;
+mod month;
 mod offset;
+mod working_time;
 
 pub use calendar::{Calendar, CalendarError};
 pub use civil::{Date, ParseDateError, Weekday, WeekdaySet};
+pub use month::{add_months, YearMonth};
 pub use offset::{local_date_of, utc_of_local, FixedOffset, UtcOffset};
+pub use working_time::{instant_after_working_seconds, working_seconds_between};
 
 /// The deadline of a follow-up or next-step task, as Unix seconds.
 ///
