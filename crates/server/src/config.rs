@@ -60,7 +60,7 @@ pub struct Config {
     pub token_key: Option<String>,
     /// When set, token exchanges and API calls go to this origin instead of `https://<referer>` (the sandbox).
     pub amo_base_url: Option<String>,
-    /// How many job workers run in this process.
+    /// How many job workers run in this process; 0 makes an HTTP-only instance.
     pub workers: usize,
     /// The most amoCRM requests per second for one account, shared by every worker of the process.
     pub rate_limit_per_second: u32,

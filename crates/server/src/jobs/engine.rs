@@ -25,6 +25,7 @@ pub struct EngineConfig {
 }
 
 /// Starts the workers and the scheduler; they stop when `shutdown` turns true, each after its current job.
+/// With `workers == 0` nothing starts: the instance only serves HTTP (and enqueues).
 pub fn start(
     ctx: JobContext,
     metrics: Metrics,
@@ -34,7 +35,10 @@ pub fn start(
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    for index in 0..config.workers.max(1) {
+    if config.workers == 0 {
+        return set;
+    }
+    for index in 0..config.workers {
         let worker = Worker {
             owner: format!("{}-{index}", &instance[..12]),
             ctx: ctx.clone(),
