@@ -1,6 +1,9 @@
-//! The deal and user facts the rules decide on: stages, the deal in a card, the current user.
+//! The facts the rules decide on (stages, the deal, the user, the account) and the tasks they plan.
 
 use serde::{Deserialize, Serialize};
+
+use crate::dates::{Calendar, UtcOffset};
+use crate::locale::Lang;
 
 pub use crate::tasks::{STATUS_LOST, STATUS_WON};
 
@@ -71,6 +74,29 @@ pub struct UserContext {
     /// amoCRM puts every user in at most one group.
     pub group_id: Option<u64>,
     pub is_admin: bool,
+}
+
+/// What the rules need to know about the account: its time zone, working-day calendar and language.
+#[derive(Clone, Copy)]
+pub struct Account<'a> {
+    /// The account's zone (`datetime_settings.timezone`), not the browser's.
+    pub tz: &'a dyn UtcOffset,
+    pub calendar: &'a Calendar,
+    /// Picks the per-language texts of the settings (tag names, task texts).
+    pub lang: Lang,
+}
+
+/// A task a rule wants created in amoCRM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedTask {
+    /// The deal the task is attached to (`entity_type` is always `leads`).
+    pub deal_id: u64,
+    /// The text, ending with the idempotency marker (see [`crate::idempotency`]).
+    pub text: String,
+    pub task_type_id: u32,
+    /// The deadline in Unix seconds.
+    pub complete_till: i64,
+    pub responsible_user_id: u64,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! * [`locale`]: the four languages and per-language setting values.
 //! * [`settings`]: the whole persisted configuration with defaults and validation.
 //! * [`guard`]: the mandatory next step: whether a manager may leave a deal, and the deadline presets.
+//! * [`idempotency`]: markers in created texts so retries never duplicate.
 //! * [`refusal`]: what closing a deal as lost must do, step by step, with idempotency keys.
 //! * [`payments`]: money in minor units, schedules, allocation, totals, margin plan, stage gate, formatting.
 //! * [`metrics`]: the four leaks and stuck deals over plain slices, with drill-down lists.
@@ -16,8 +17,11 @@
 
 pub mod dates;
 pub mod deal;
+pub mod guard;
+pub mod idempotency;
 pub mod locale;
 pub mod ratelimit;
+pub mod refusal;
 pub mod settings;
 pub mod tasks;
 pub mod text;
