@@ -89,6 +89,7 @@ pub struct AmoClient {
     tokens: TokenManager,
     limiter: RateLimiter,
     metrics: Metrics,
+    request_timeout: Duration,
 }
 
 impl AmoClient {
@@ -98,6 +99,7 @@ impl AmoClient {
         tokens: TokenManager,
         limiter: RateLimiter,
         metrics: Metrics,
+        request_timeout: Duration,
     ) -> AmoClient {
         AmoClient {
             http,
@@ -105,6 +107,7 @@ impl AmoClient {
             tokens,
             limiter,
             metrics,
+            request_timeout,
         }
     }
 
@@ -127,16 +130,20 @@ impl AmoClient {
         let mut token = self.tokens.access_token(account_id, &account.base_url).await?;
         let mut refreshed = false;
         loop {
-            self.limiter.acquire(account_id).await?;
+            let slot = self.limiter.acquire(account_id).await?;
             let mut request = self
                 .http
                 .request(method.clone(), &url)
                 .bearer_auth(&token)
-                .timeout(Duration::from_secs(30));
+                .timeout(self.request_timeout);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = match request.send().await {
+            let sent = request.send().await;
+            self.limiter
+                .settle(account_id, slot, now_ms().max(0) as u64)
+                .await?;
+            let response = match sent {
                 Ok(response) => response,
                 Err(error) => {
                     self.metrics.amo_request(account_id, 0);

@@ -123,7 +123,9 @@ pub async fn start(config: Config) -> Result<Running> {
     let tokens = TokenManager::new(db.clone(), cipher.clone(), oauth, config.refresh_margin_seconds);
     let metrics = Metrics::default();
     let limiter = RateLimiter::new(db.clone(), config.rate_limit_per_second);
-    let amo = AmoClient::new(http.clone(), db.clone(), tokens.clone(), limiter, metrics.clone());
+    // A request must end well within the lease that guards its effect (see `jobs::effects`).
+    let request_timeout = Duration::from_secs(30).min(Duration::from_millis(config.lease_seconds * 500).max(Duration::from_millis(500)));
+    let amo = AmoClient::new(http.clone(), db.clone(), tokens.clone(), limiter, metrics.clone(), request_timeout);
     let wake = Arc::new(Notify::new());
     let state = AppState {
         db: db.clone(),
@@ -156,6 +158,7 @@ pub async fn start(config: Config) -> Result<Running> {
         db,
         amo,
         follow_up_days: config.follow_up_days,
+        effect_lease_ms: config.lease_seconds as i64 * 1000,
     };
     let engine = engine::start(
         ctx,

@@ -4,6 +4,10 @@
 //! the `rate_windows` row of the account, read and written inside one transaction that first takes
 //! the row's write lock, so instances over one database share the budget. A 429 sets
 //! `blocked_until`, which every caller then waits for.
+//!
+//! amoCRM counts a request when it arrives, which is some time after the slot was granted here.
+//! So once the answer is in, [`RateLimiter::settle`] moves the slot's time to the answer's time,
+//! an upper bound of the arrival: later grants then keep a full window away from the real arrival.
 
 use std::time::Duration;
 
@@ -41,14 +45,41 @@ impl RateLimiter {
         }
     }
 
-    /// Waits until the account may send one more request, then records it.
-    pub async fn acquire(&self, account_id: i64) -> Result<()> {
+    /// Waits until the account may send one more request, then records it; returns the slot's time.
+    pub async fn acquire(&self, account_id: i64) -> Result<u64> {
         loop {
-            match self.try_acquire(account_id, now_ms()).await? {
-                Slot::Granted => return Ok(()),
+            let now = now_ms().max(0) as u64;
+            match self.try_acquire(account_id, now as i64).await? {
+                Slot::Granted => return Ok(now),
                 Slot::Wait(ms) => tokio::time::sleep(Duration::from_millis(ms.max(1))).await,
             }
         }
+    }
+
+    /// Moves the slot granted at `granted_at` to `answered_at`, when the request's answer came.
+    pub async fn settle(&self, account_id: i64, granted_at: u64, answered_at: u64) -> Result<()> {
+        let mut tx = self.db.pool.begin().await?;
+        sqlx::query("UPDATE rate_windows SET grants = grants WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+        let grants: String = sqlx::query("SELECT grants FROM rate_windows WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("grants")?;
+        let mut recent = parse_grants(&grants);
+        if let Some(slot) = recent.iter_mut().find(|time| **time == granted_at) {
+            *slot = answered_at.max(granted_at);
+            recent.sort_unstable();
+            sqlx::query("UPDATE rate_windows SET grants = $1 WHERE account_id = $2")
+                .bind(format_grants(&recent))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Blocks the account's requests until `until_ms` (after a 429), never shortening a longer block.
@@ -94,24 +125,17 @@ impl RateLimiter {
             tx.rollback().await?;
             return Ok(Slot::Wait((blocked_until - now) as u64));
         }
-        let mut recent: Vec<u64> = grants
-            .split(',')
-            .filter_map(|part| part.parse().ok())
-            .collect();
+        let mut recent = parse_grants(&grants);
         let mut window = SlidingWindow::new(self.max, self.window_ms);
         for &granted in &recent {
-            // Replaying past grants rebuilds the window; they were all accepted once, in order.
+            // Replaying at most `max` sorted times rebuilds the window exactly: none is refused.
             let _ = window.try_acquire(granted);
         }
         match window.try_acquire(now.max(0) as u64) {
             Ok(()) => {
                 recent.push(now.max(0) as u64);
                 let keep = recent.len().saturating_sub(self.max as usize);
-                let grants = recent[keep..]
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let grants = format_grants(&recent[keep..]);
                 sqlx::query("UPDATE rate_windows SET grants = $1 WHERE account_id = $2")
                     .bind(grants)
                     .bind(account_id)
@@ -126,6 +150,16 @@ impl RateLimiter {
             }
         }
     }
+}
+
+fn parse_grants(text: &str) -> Vec<u64> {
+    let mut times: Vec<u64> = text.split(',').filter_map(|part| part.parse().ok()).collect();
+    times.sort_unstable();
+    times
+}
+
+fn format_grants(times: &[u64]) -> String {
+    times.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]
@@ -177,6 +211,17 @@ mod tests {
             limiter.acquire(2).await.unwrap();
         }
         assert!(now_ms() - before < 900);
+    }
+
+    #[tokio::test]
+    async fn a_settled_slot_counts_from_its_answer() {
+        let (_dir, db) = sqlite_db().await;
+        let limiter = RateLimiter::new(db, 1);
+        let first = limiter.acquire(4).await.unwrap();
+        // The request's answer came 500 ms after its slot: the next slot waits a window from then.
+        limiter.settle(4, first, first + 500).await.unwrap();
+        limiter.acquire(4).await.unwrap();
+        assert!(now_ms() as u64 >= first + 500 + 1000 + SAFETY_MARGIN_MS);
     }
 
     #[tokio::test]

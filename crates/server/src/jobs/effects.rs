@@ -1,9 +1,10 @@
 //! Idempotent side effects in amoCRM: a retried job never creates a second task.
 //!
-//! Before creating, the intent is written under an idempotency key; the created id is written
-//! after. A retry that finds a finished key does nothing; one that finds only the intent (the
-//! previous attempt died somewhere around the request) looks for the task by the marker the key
-//! puts into its text and creates it only when it is not there.
+//! Before creating, the intent is written under an idempotency key, leased to the worker; the
+//! created id is written after. A retry that finds a finished key does nothing; one that finds a
+//! live lease waits; one that finds an expired intent (the previous attempt died somewhere around
+//! the request) looks for the task by the marker the key puts into its text and creates it only
+//! when it is not there.
 
 use amo_api::query::TasksQuery;
 use amo_api::{NewTask, Saved, Task};
@@ -13,6 +14,7 @@ use sqlx::Row;
 
 use crate::amo::{AmoClient, AmoError};
 use crate::db::{now_ms, Db};
+use crate::jobs::handlers::JobError;
 
 const INTENT: &str = "intent";
 const DONE: &str = "done";
@@ -34,20 +36,53 @@ async fn recorded(db: &Db, key: &str) -> Result<Option<(String, Option<i64>)>, A
         .transpose()?)
 }
 
-async fn record_intent(db: &Db, account_id: i64, key: &str, kind: &str) -> Result<(), AmoError> {
+/// Who carries out the effect now.
+enum Claim {
+    /// A new key: nobody tried before.
+    Fresh,
+    /// An earlier attempt left only its intent and its lease ran out: it may or may not have happened.
+    TakenOver,
+    /// It happened already; this is the created id.
+    Done(u64),
+    /// Another worker holds the lease right now.
+    Busy,
+}
+
+async fn claim(db: &Db, account_id: i64, key: &str, kind: &str, lease_ms: i64) -> Result<Claim, AmoError> {
     let now = now_ms();
-    sqlx::query(
-        "INSERT INTO effects (effect_key, account_id, kind, state, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (effect_key) DO NOTHING",
+    let inserted = sqlx::query(
+        "INSERT INTO effects (effect_key, account_id, kind, state, created_at, updated_at, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6) ON CONFLICT (effect_key) DO NOTHING",
     )
     .bind(key)
     .bind(account_id)
     .bind(kind)
     .bind(INTENT)
     .bind(now)
+    .bind(now + lease_ms)
     .execute(&db.pool)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::Fresh);
+    }
+    if let Some((state, Some(id))) = recorded(db, key).await? {
+        if state == DONE {
+            return Ok(Claim::Done(id as u64));
+        }
+    }
+    let taken = sqlx::query(
+        "UPDATE effects SET lease_until = $1, updated_at = $2 \
+         WHERE effect_key = $3 AND state = $4 AND lease_until < $2",
+    )
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(key)
+    .bind(INTENT)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(if taken == 1 { Claim::TakenOver } else { Claim::Busy })
 }
 
 async fn record_done(db: &Db, key: &str, result_id: i64) -> Result<(), AmoError> {
@@ -62,24 +97,34 @@ async fn record_done(db: &Db, key: &str, result_id: i64) -> Result<(), AmoError>
 }
 
 /// Creates `task` (attached to a lead) at most once per `key`; returns the task id.
+///
+/// `lease_ms` must outlast one request to amoCRM, so that a worker waiting on the key never
+/// takes over an effect whose request is still in flight.
 pub async fn ensure_task(
     db: &Db,
     amo: &AmoClient,
     account_id: i64,
     key: &str,
+    lease_ms: i64,
     mut task: NewTask,
-) -> Result<u64, AmoError> {
+) -> Result<u64, JobError> {
     let marker = marker(key);
-    match recorded(db, key).await? {
-        Some((state, Some(id))) if state == DONE => return Ok(id as u64),
-        Some(_) => {
+    match claim(db, account_id, key, "task", lease_ms).await? {
+        Claim::Done(id) => return Ok(id),
+        Claim::Busy => {
+            return Err(JobError::Defer {
+                after_ms: 1000,
+                reason: format!("effect {key} is being carried out by another worker"),
+            })
+        }
+        Claim::TakenOver => {
             if let Some(id) = find_task(amo, account_id, task.entity_id, &marker).await? {
                 record_done(db, key, id as i64).await?;
                 tracing::info!(account_id, key, id, "found the task of an interrupted attempt");
                 return Ok(id);
             }
         }
-        None => record_intent(db, account_id, key, "task").await?,
+        Claim::Fresh => {}
     }
     task.text = format!("{} {marker}", task.text);
     task.request_id = Some(marker.clone());

@@ -38,6 +38,8 @@ pub struct JobContext {
     pub db: Db,
     pub amo: AmoClient,
     pub follow_up_days: u32,
+    /// How long a worker holds an effect's idempotency key (the job lease).
+    pub effect_lease_ms: i64,
 }
 
 /// Why a handler stopped.
@@ -106,7 +108,7 @@ pub async fn run(ctx: &JobContext, account_id: i64, kind: &str, value: &Value) -
         TASK_CREATE => {
             let job: TaskJob = payload(value)?;
             let task = NewTask::for_lead(job.lead_id, job.text, job.complete_till);
-            effects::ensure_task(&ctx.db, &ctx.amo, account_id, &job.key, task).await?;
+            effects::ensure_task(&ctx.db, &ctx.amo, account_id, &job.key, ctx.effect_lease_ms, task).await?;
             Ok(())
         }
         ACCOUNT_SYNC => sync_account(ctx, account_id).await,
@@ -154,7 +156,7 @@ pub async fn reconcile_lead(ctx: &JobContext, account_id: i64, lead_id: u64) -> 
         lead.closed_at.unwrap_or(lead.updated_at)
     );
     let task = NewTask::for_lead(lead_id, format!("Follow up: {}", lead.name), complete_till);
-    effects::ensure_task(&ctx.db, &ctx.amo, account_id, &key, task).await?;
+    effects::ensure_task(&ctx.db, &ctx.amo, account_id, &key, ctx.effect_lease_ms, task).await?;
     Ok(())
 }
 
