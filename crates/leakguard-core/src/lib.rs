@@ -20,6 +20,7 @@ pub mod deal;
 pub mod guard;
 pub mod idempotency;
 pub mod locale;
+pub mod payments;
 pub mod ratelimit;
 pub mod refusal;
 pub mod settings;
