@@ -179,12 +179,19 @@ pub fn format_money(money: Money, lang: Lang) -> String {
     let per_major = money.currency.minor_per_major().unsigned_abs();
     let integer = (absolute / per_major).to_string();
     let mut number = String::new();
-    let grouped = integer.len() >= p.min_grouped_digits;
-    for (i, ch) in integer.chars().enumerate() {
-        if grouped && i > 0 && (integer.len() - i) % 3 == 0 {
+    if integer.len() >= p.min_grouped_digits {
+        // The digits are ASCII, so byte offsets are character offsets.
+        let head = match integer.len() % 3 {
+            0 => 3,
+            n => n,
+        };
+        number.push_str(&integer[..head]);
+        for start in (head..integer.len()).step_by(3) {
             number.push(p.group);
+            number.push_str(&integer[start..start + 3]);
         }
-        number.push(ch);
+    } else {
+        number.push_str(&integer);
     }
     if digits > 0 {
         number.push(p.decimal);
