@@ -7,7 +7,7 @@ use std::rc::{Rc, Weak};
 use amo_api::tasks::EntityType;
 use amo_api::Task;
 use leakguard_core::tasks::{next_step, NextStep, OpenTask};
-use web_sys::{AbortController, Element};
+use web_sys::Element;
 
 use crate::dom::{self, Listener, Owned};
 use crate::effects::{self, http};
@@ -32,8 +32,8 @@ struct Card {
     _stylesheet: Option<Owned>,
     /// The listener of the button currently drawn, replaced with every drawing.
     listener: RefCell<Option<Listener>>,
-    /// The request in flight, aborted when a newer load starts or the card goes away.
-    request: RefCell<Option<AbortController>>,
+    /// The requests in flight, aborted when a newer load starts or the card goes away.
+    request: RefCell<Option<http::InFlight>>,
     /// Counts loads, so an answer to an older load is ignored.
     loads: Cell<u32>,
 }
@@ -129,14 +129,6 @@ impl Texts for Card {
     }
 }
 
-impl Drop for Card {
-    fn drop(&mut self) {
-        if let Some(request) = self.request.take() {
-            request.abort();
-        }
-    }
-}
-
 /// The retry button's handler: starts a new load after the click handler has returned,
 /// because the load redraws the panel and so drops the listener that is running.
 fn retry(card: &Weak<Card>) {
@@ -152,20 +144,18 @@ fn retry(card: &Weak<Card>) {
 fn load(card: &Rc<Card>) {
     let generation = card.loads.get() + 1;
     card.loads.set(generation);
-    if let Some(previous) = card.request.take() {
-        previous.abort();
-    }
+    drop(card.request.take());
     let status = host::current_lead_status().unwrap_or_default();
     if let closed @ NextStep::Closed { .. } = next_step(status, &[], effects::now_unix()) {
         card.show(&Panel::Ready(closed));
         return;
     }
-    let Ok(controller) = AbortController::new() else {
-        card.show(&Panel::Failed(http::HttpError::Network));
-        return;
+    let request = match http::InFlight::new() {
+        Ok(request) => request,
+        Err(error) => return card.show(&Panel::Failed(error)),
     };
-    let signal = controller.signal();
-    *card.request.borrow_mut() = Some(controller);
+    let signal = request.signal();
+    *card.request.borrow_mut() = Some(request);
     card.show(&Panel::Loading);
     let lead_id = card.lead_id;
     let weak = Rc::downgrade(card);

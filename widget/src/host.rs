@@ -102,7 +102,9 @@ fn object<T: JsCast>(value: JsValue) -> Option<T> {
 /// Numbers are printed by JavaScript, which keeps float formatting out of the wasm.
 fn text_of(value: &JsValue) -> Option<String> {
     let text = match value.dyn_ref::<js_sys::Number>() {
-        Some(number) if number.value_of().is_finite() => number.to_string_with_radix(10).ok().map(String::from),
+        Some(number) if number.value_of().is_finite() => {
+            number.to_string_with_radix(10).ok().map(String::from)
+        }
         _ => value.as_string(),
     };
     text.filter(|s| !s.is_empty())

@@ -6,17 +6,21 @@
 use std::cell::RefCell;
 
 use amo_api::{Page, Problem, Task, TasksQuery};
+use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
 use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
 
 /// How often a 429 is retried before the panel says amoCRM asks to slow down.
 const RATE_LIMIT_RETRIES: u32 = 2;
 
 /// A 429 asking for a longer pause than this is shown at once; the user can retry later.
 const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
+
+/// How long one load (all its pages and retries) may take before it fails as a network error.
+const LOAD_TIME_LIMIT_MS: u32 = 30_000;
 
 /// A guard against a server that keeps sending `_links.next`: 40 pages of 250 items.
 const MAX_PAGES: usize = 40;
@@ -35,6 +39,36 @@ pub enum HttpError {
     Status(u16),
     /// The body was not the JSON the endpoint documents.
     Malformed,
+}
+
+/// The requests of one load: dropping the handle aborts them, and so does the time limit.
+#[derive(Debug)]
+pub struct InFlight {
+    controller: AbortController,
+    _deadline: Timeout,
+}
+
+impl InFlight {
+    pub fn new() -> Result<Self, HttpError> {
+        let controller = AbortController::new().map_err(|_| HttpError::Network)?;
+        let on_time_limit = controller.clone();
+        let deadline = Timeout::new(LOAD_TIME_LIMIT_MS, move || on_time_limit.abort());
+        Ok(Self {
+            controller,
+            _deadline: deadline,
+        })
+    }
+
+    /// The signal to pass to the requests of this load.
+    pub fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.controller.abort();
+    }
 }
 
 /// The open tasks of a lead, every page of them.
