@@ -49,6 +49,7 @@ pub struct InFlight {
 }
 
 impl InFlight {
+    /// A handle for a new load, which the time limit aborts unless it is dropped first.
     pub fn new() -> Result<Self, HttpError> {
         let controller = AbortController::new().map_err(|_| HttpError::Network)?;
         let on_time_limit = controller.clone();
