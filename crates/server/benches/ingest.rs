@@ -12,7 +12,10 @@ use leakguard_server::config::{Config, LongLivedToken};
 const ACCOUNT: i64 = 424242;
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 fn body(lead_id: usize) -> String {
@@ -40,12 +43,19 @@ async fn main() {
         token_key: Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
         // An HTTP-only instance: the events are recorded and queued, not processed.
         workers: 0,
-        long_lived_tokens: vec![LongLivedToken { account_id: ACCOUNT, base_url: "http://127.0.0.1:9".into(), token: "unused".into() }],
+        long_lived_tokens: vec![LongLivedToken {
+            account_id: ACCOUNT,
+            base_url: "http://127.0.0.1:9".into(),
+            token: "unused".into(),
+        }],
         ..Config::default()
     };
     let server = leakguard_server::start(config).await.unwrap();
     let url = format!("{}/webhooks/amocrm", server.url());
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .unwrap();
 
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -57,7 +67,13 @@ async fn main() {
             let mut lead = worker;
             while lead < requests {
                 let sent = Instant::now();
-                let response = client.post(&url).header("content-type", "application/x-www-form-urlencoded").body(body(lead)).send().await.unwrap();
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body(lead))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status(), 200);
                 response.bytes().await.unwrap();
                 latencies.push(sent.elapsed());
@@ -72,8 +88,13 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)];
-    let backend = if std::env::var("LEAKGUARD_BENCH_DATABASE_URL").is_ok() { "postgres" } else { "sqlite" };
+    let percentile =
+        |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1)];
+    let backend = if std::env::var("LEAKGUARD_BENCH_DATABASE_URL").is_ok() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     println!(
         "webhook ingest ({backend}, {clients} clients, {} requests): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         latencies.len(),
@@ -82,7 +103,9 @@ async fn main() {
         percentile(0.99).as_secs_f64() * 1000.0,
         latencies.last().unwrap().as_secs_f64() * 1000.0,
     );
-    let stored = leakguard_server::jobs::queue::counts_by_state(server.db()).await.unwrap();
+    let stored = leakguard_server::jobs::queue::counts_by_state(server.db())
+        .await
+        .unwrap();
     println!("jobs queued by the run: {stored:?}");
     server.shutdown().await;
 }

@@ -39,7 +39,9 @@ async fn run(accounts: usize, jobs_per_account: usize, database_url: Option<Stri
     .await
     .unwrap();
     let admin = sandbox.state().token_user(sandbox.token()).unwrap();
-    let tokens: Vec<String> = (0..accounts).map(|_| sandbox.state().issue_token(admin)).collect();
+    let tokens: Vec<String> = (0..accounts)
+        .map(|_| sandbox.state().issue_token(admin))
+        .collect();
     let lead = lead_in(&sandbox, &sandbox.state().issue_token(admin)).await;
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
@@ -53,31 +55,54 @@ async fn run(accounts: usize, jobs_per_account: usize, database_url: Option<Stri
         long_lived_tokens: tokens
             .iter()
             .enumerate()
-            .map(|(index, token)| LongLivedToken { account_id: 1000 + index as i64, base_url: sandbox.app_url().to_owned(), token: token.clone() })
+            .map(|(index, token)| LongLivedToken {
+                account_id: 1000 + index as i64,
+                base_url: sandbox.app_url().to_owned(),
+                token: token.clone(),
+            })
             .collect(),
         ..Config::default()
     };
     let server = leakguard_server::start(config).await.unwrap();
     // A PostgreSQL database may hold an earlier run's rows.
     for table in ["jobs", "effects", "rate_windows"] {
-        sqlx::query(&format!("DELETE FROM {table}")).execute(&server.db().pool).await.unwrap();
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&server.db().pool)
+            .await
+            .unwrap();
     }
     let started = Instant::now();
     for index in 0..jobs_per_account {
         for account in 0..accounts {
-            let job = TaskJob { lead_id: lead, text: "Bench".into(), complete_till: 1_900_000_000, key: format!("bench-{account}-{index}") };
-            let new = NewJob::now(1000 + account as i64, TASK_CREATE, serde_json::to_value(job).unwrap());
+            let job = TaskJob {
+                lead_id: lead,
+                text: "Bench".into(),
+                complete_till: 1_900_000_000,
+                key: format!("bench-{account}-{index}"),
+            };
+            let new = NewJob::now(
+                1000 + account as i64,
+                TASK_CREATE,
+                serde_json::to_value(job).unwrap(),
+            );
             queue::enqueue(&server.db().pool, &new).await.unwrap();
         }
     }
     let total = accounts * jobs_per_account;
     loop {
         let states = queue::counts_by_state(server.db()).await.unwrap();
-        let done: i64 = states.iter().filter(|(state, _)| state == "done").map(|(_, n)| n).sum();
+        let done: i64 = states
+            .iter()
+            .filter(|(state, _)| state == "done")
+            .map(|(_, n)| n)
+            .sum();
         if done as usize == total {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(300), "stuck: {states:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "stuck: {states:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();

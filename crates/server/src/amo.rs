@@ -40,7 +40,7 @@ pub enum AmoError {
     Status {
         status: u16,
         detail: String,
-        problem: Option<Problem>,
+        problem: Option<Box<Problem>>,
     },
     #[error("amoCRM could not be reached: {0}")]
     Transport(String),
@@ -127,7 +127,10 @@ impl AmoClient {
             return Err(AmoError::Paused { until });
         }
         let url = format!("{}{}", account.base_url, path);
-        let mut token = self.tokens.access_token(account_id, &account.base_url).await?;
+        let mut token = self
+            .tokens
+            .access_token(account_id, &account.base_url)
+            .await?;
         let mut refreshed = false;
         loop {
             let slot = self.limiter.acquire(account_id).await?;
@@ -185,7 +188,7 @@ impl AmoClient {
                     return Err(AmoError::Banned);
                 }
                 _ => {
-                    let problem = serde_json::from_slice::<Problem>(&body).ok();
+                    let problem = serde_json::from_slice::<Problem>(&body).ok().map(Box::new);
                     return Err(AmoError::Status {
                         status,
                         detail: detail_of(&body),
@@ -197,7 +200,11 @@ impl AmoClient {
     }
 
     /// `GET` a single object; `None` for 204 (amoCRM's "nothing") and 404.
-    pub async fn get<T: DeserializeOwned>(&self, account_id: i64, path: &str) -> Result<Option<T>, AmoError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        account_id: i64,
+        path: &str,
+    ) -> Result<Option<T>, AmoError> {
         match self.send::<()>(account_id, Method::GET, path, None).await {
             Ok(reply) if reply.status == amo_api::NO_CONTENT || reply.body.is_empty() => Ok(None),
             Ok(reply) => reply.json().map(Some),
@@ -244,10 +251,7 @@ pub fn retry_after_seconds(headers: &HeaderMap, body: &[u8]) -> Option<u64> {
 
 fn detail_of(body: &[u8]) -> String {
     match serde_json::from_slice::<Problem>(body) {
-        Ok(problem) => problem
-            .detail
-            .or(problem.hint)
-            .unwrap_or(problem.title),
+        Ok(problem) => problem.detail.or(problem.hint).unwrap_or(problem.title),
         Err(_) => String::from_utf8_lossy(body).chars().take(200).collect(),
     }
 }
@@ -268,7 +272,13 @@ mod tests {
 
     #[test]
     fn details_come_from_problem_json_or_raw_text() {
-        assert_eq!(detail_of(br#"{"title":"Forbidden","status":403,"detail":"Account blocked"}"#), "Account blocked");
-        assert_eq!(detail_of(b"<html>403 Forbidden / nginx</html>"), "<html>403 Forbidden / nginx</html>");
+        assert_eq!(
+            detail_of(br#"{"title":"Forbidden","status":403,"detail":"Account blocked"}"#),
+            "Account blocked"
+        );
+        assert_eq!(
+            detail_of(b"<html>403 Forbidden / nginx</html>"),
+            "<html>403 Forbidden / nginx</html>"
+        );
     }
 }

@@ -45,15 +45,19 @@ pub fn router(state: AppState) -> Router {
     // Preflights carry no token, so the origin alone decides: it must be an installed account's.
     // The token check then pins each real request to its own account's origin.
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _parts| {
-            let db = db.clone();
-            async move {
-                match origin.to_str() {
-                    Ok(origin) => accounts::origin_is_installed(&db, origin).await.unwrap_or(false),
-                    Err(_) => false,
+        .allow_origin(AllowOrigin::async_predicate(
+            move |origin: HeaderValue, _parts| {
+                let db = db.clone();
+                async move {
+                    match origin.to_str() {
+                        Ok(origin) => accounts::origin_is_installed(&db, origin)
+                            .await
+                            .unwrap_or(false),
+                        Err(_) => false,
+                    }
                 }
-            }
-        }))
+            },
+        ))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([HeaderName::from_static(AUTH_HEADER), header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
@@ -77,7 +81,11 @@ pub fn router(state: AppState) -> Router {
 
 fn internal(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "request failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "internal error" }))).into_response()
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({ "error": "internal error" })),
+    )
+        .into_response()
 }
 
 /// `GET /api/account`: the calling account's installation state.
@@ -143,20 +151,29 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.db.ready().await {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready" }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not ready" })),
+        )
+            .into_response()
     }
 }
 
 /// `GET /metrics`: Prometheus / OpenMetrics text.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let jobs = queue::counts_by_state(&state.db).await.unwrap_or_else(|error| {
-        state.metrics.error("metrics_query");
-        tracing::warn!(%error, "reading job counts failed");
-        Vec::new()
-    });
+    let jobs = queue::counts_by_state(&state.db)
+        .await
+        .unwrap_or_else(|error| {
+            state.metrics.error("metrics_query");
+            tracing::warn!(%error, "reading job counts failed");
+            Vec::new()
+        });
     let paused = accounts::paused_count(&state.db).await.unwrap_or(0);
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(&jobs, paused),
     )
         .into_response()

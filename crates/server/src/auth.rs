@@ -67,7 +67,9 @@ pub struct JwtVerifier {
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtVerifier").field("client_id", &self.client_id).finish()
+        f.debug_struct("JwtVerifier")
+            .field("client_id", &self.client_id)
+            .finish()
     }
 }
 
@@ -97,7 +99,9 @@ impl JwtVerifier {
     /// The claims of a valid token.
     pub fn verify(&self, token: &str) -> Result<WidgetClaims, AuthError> {
         if self.client_id.is_empty() {
-            return Err(AuthError::Invalid("the integration is not configured".into()));
+            return Err(AuthError::Invalid(
+                "the integration is not configured".into(),
+            ));
         }
         let data = decode::<WidgetClaims>(token, &self.key, &self.validation)
             .map_err(|error| AuthError::Invalid(error.to_string()))?;
@@ -125,7 +129,11 @@ impl FromRequestParts<AppState> for Widget {
             .ok_or(AuthError::Missing)?;
         let claims = state.jwt.verify(token)?;
         // A browser call must come from the token's own account page.
-        if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) {
+        if let Some(origin) = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|value| value.to_str().ok())
+        {
             let from_issuer = origin_of(&claims.iss);
             let stored = crate::accounts::get(&state.db, claims.account_id)
                 .await
@@ -174,7 +182,12 @@ mod tests {
     }
 
     fn sign(claims: &serde_json::Value, secret: &str) -> String {
-        encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn with(key: &str, value: serde_json::Value) -> serde_json::Value {
@@ -200,9 +213,21 @@ mod tests {
         let v = verifier();
         let invalid = |token: &str| matches!(v.verify(token), Err(AuthError::Invalid(_)));
         assert!(invalid(&sign(&claims(), "another-secret")), "bad signature");
-        assert!(invalid(&sign(&with("aud", json!("https://evil.example.com")), SECRET)), "wrong aud");
-        assert!(invalid(&sign(&with("exp", json!(now() - 120)), SECRET)), "expired");
-        assert!(invalid(&sign(&with("nbf", json!(now() + 120)), SECRET)), "not yet valid");
+        assert!(
+            invalid(&sign(
+                &with("aud", json!("https://evil.example.com")),
+                SECRET
+            )),
+            "wrong aud"
+        );
+        assert!(
+            invalid(&sign(&with("exp", json!(now() - 120)), SECRET)),
+            "expired"
+        );
+        assert!(
+            invalid(&sign(&with("nbf", json!(now() + 120)), SECRET)),
+            "not yet valid"
+        );
         let mut no_exp = claims();
         no_exp.as_object_mut().unwrap().remove("exp");
         assert!(invalid(&sign(&no_exp, SECRET)), "no exp");
@@ -213,7 +238,10 @@ mod tests {
             base64_url(&claims().to_string())
         );
         assert!(invalid(&none_alg), "alg none");
-        assert_eq!(v.verify(&sign(&with("client_uuid", json!("other")), SECRET)), Err(AuthError::WrongClient));
+        assert_eq!(
+            v.verify(&sign(&with("client_uuid", json!("other")), SECRET)),
+            Err(AuthError::WrongClient)
+        );
         let unconfigured = JwtVerifier::new(SECRET, "", "https://backend.example.com");
         assert!(unconfigured.verify(&sign(&claims(), SECRET)).is_err());
     }
@@ -225,7 +253,10 @@ mod tests {
 
     #[test]
     fn origins_are_scheme_and_host() {
-        assert_eq!(origin_of("https://b.example.com:8443/oauth/callback?x=1"), "https://b.example.com:8443");
+        assert_eq!(
+            origin_of("https://b.example.com:8443/oauth/callback?x=1"),
+            "https://b.example.com:8443"
+        );
         assert_eq!(origin_of("http://127.0.0.1:8400"), "http://127.0.0.1:8400");
     }
 }

@@ -248,7 +248,10 @@ mod tests {
             config.database_url(),
             "sqlite://./data/leakguard.db?mode=rwc"
         );
-        assert_eq!(config.redirect_uri(), "http://127.0.0.1:8400/oauth/callback");
+        assert_eq!(
+            config.redirect_uri(),
+            "http://127.0.0.1:8400/oauth/callback"
+        );
         assert_eq!(config.rate_limit_per_second, 7);
     }
 

@@ -45,7 +45,10 @@ impl TokenCipher {
     /// The configured key, else the key file in `data_dir`, else a new key written there.
     ///
     /// Returns the cipher and whether a key was generated (the caller logs that).
-    pub fn load_or_generate(configured: Option<&str>, data_dir: &Path) -> Result<(TokenCipher, bool)> {
+    pub fn load_or_generate(
+        configured: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<(TokenCipher, bool)> {
         if let Some(key) = configured {
             return Ok((TokenCipher::from_base64(key)?, false));
         }
@@ -74,13 +77,17 @@ impl TokenCipher {
 
     /// Decrypts what [`TokenCipher::encrypt`] produced; fails on a wrong key or tampering.
     pub fn decrypt(&self, sealed: &str) -> Result<String> {
-        let bytes = STANDARD.decode(sealed).context("a stored token is not base64")?;
+        let bytes = STANDARD
+            .decode(sealed)
+            .context("a stored token is not base64")?;
         anyhow::ensure!(bytes.len() > 24, "a stored token is too short");
         let (nonce, body) = bytes.split_at(24);
         let plain = self
             .cipher
             .decrypt(XNonce::from_slice(nonce), body)
-            .map_err(|_| anyhow::anyhow!("a stored token does not decrypt with the configured key"))?;
+            .map_err(|_| {
+                anyhow::anyhow!("a stored token does not decrypt with the configured key")
+            })?;
         String::from_utf8(plain).context("a stored token is not UTF-8")
     }
 }

@@ -83,13 +83,12 @@ impl Db {
 
     /// True when the database answers and every compiled migration is applied.
     pub async fn ready(&self) -> bool {
-        let applied: Result<i64, sqlx::Error> = sqlx::query(
-            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = $1",
-        )
-        .bind(true)
-        .fetch_one(&self.pool)
-        .await
-        .and_then(|row: AnyRow| row.try_get(0));
+        let applied: Result<i64, sqlx::Error> =
+            sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = $1")
+                .bind(true)
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row: AnyRow| row.try_get(0));
         matches!(applied, Ok(n) if n as usize >= MIGRATOR.iter().count())
     }
 }

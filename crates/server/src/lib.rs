@@ -95,7 +95,8 @@ impl Running {
 /// listener and starts the job engine.
 pub async fn start(config: Config) -> Result<Running> {
     let db = Db::connect(&config).await?;
-    let (cipher, generated) = TokenCipher::load_or_generate(config.token_key.as_deref(), &config.data_dir)?;
+    let (cipher, generated) =
+        TokenCipher::load_or_generate(config.token_key.as_deref(), &config.data_dir)?;
     if generated {
         tracing::warn!(
             path = %config.data_dir.join(crypto::KEY_FILE).display(),
@@ -105,7 +106,12 @@ pub async fn start(config: Config) -> Result<Running> {
     for llt in &config.long_lived_tokens {
         accounts::install_long_lived(&db, &cipher, llt.account_id, &llt.base_url, &llt.token)
             .await
-            .with_context(|| format!("recording the long-lived token of account {}", llt.account_id))?;
+            .with_context(|| {
+                format!(
+                    "recording the long-lived token of account {}",
+                    llt.account_id
+                )
+            })?;
     }
     let http = reqwest::Client::builder()
         .user_agent(concat!("leakguard-server/", env!("CARGO_PKG_VERSION")))
@@ -120,12 +126,25 @@ pub async fn start(config: Config) -> Result<Running> {
         config.client_secret.clone(),
         redirect_uri.clone(),
     );
-    let tokens = TokenManager::new(db.clone(), cipher.clone(), oauth, config.refresh_margin_seconds);
+    let tokens = TokenManager::new(
+        db.clone(),
+        cipher.clone(),
+        oauth,
+        config.refresh_margin_seconds,
+    );
     let metrics = Metrics::default();
     let limiter = RateLimiter::new(db.clone(), config.rate_limit_per_second);
     // A request must end well within the lease that guards its effect (see `jobs::effects`).
-    let request_timeout = Duration::from_secs(30).min(Duration::from_millis(config.lease_seconds * 500).max(Duration::from_millis(500)));
-    let amo = AmoClient::new(http.clone(), db.clone(), tokens.clone(), limiter, metrics.clone(), request_timeout);
+    let request_timeout = Duration::from_secs(30)
+        .min(Duration::from_millis(config.lease_seconds * 500).max(Duration::from_millis(500)));
+    let amo = AmoClient::new(
+        http.clone(),
+        db.clone(),
+        tokens.clone(),
+        limiter,
+        metrics.clone(),
+        request_timeout,
+    );
     let wake = Arc::new(Notify::new());
     let state = AppState {
         db: db.clone(),
@@ -133,7 +152,11 @@ pub async fn start(config: Config) -> Result<Running> {
         tokens,
         amo: amo.clone(),
         metrics: metrics.clone(),
-        jwt: Arc::new(JwtVerifier::new(&config.client_secret, &config.client_id, &redirect_uri)),
+        jwt: Arc::new(JwtVerifier::new(
+            &config.client_secret,
+            &config.client_id,
+            &redirect_uri,
+        )),
         config: Arc::new(config.clone()),
         http,
         wake: wake.clone(),

@@ -80,7 +80,9 @@ impl Metrics {
 
     /// Counts one error of `kind`.
     pub fn error(&self, kind: &'static str) {
-        self.errors.get_or_create(&vec![("kind", kind.to_string())]).inc();
+        self.errors
+            .get_or_create(&vec![("kind", kind.to_string())])
+            .inc();
     }
 
     /// Counts one webhook event by result.
@@ -93,7 +95,10 @@ impl Metrics {
     /// Counts one finished job run.
     pub fn job_finished(&self, kind: &str, outcome: &'static str) {
         self.jobs_finished
-            .get_or_create(&vec![("kind", kind.to_string()), ("outcome", outcome.to_string())])
+            .get_or_create(&vec![
+                ("kind", kind.to_string()),
+                ("outcome", outcome.to_string()),
+            ])
             .inc();
     }
 
@@ -124,7 +129,10 @@ mod tests {
         metrics.amo_request(42, 200);
         metrics.error("webhook_parse");
         let text = metrics.render(&[("queued".into(), 3)], 1);
-        assert!(text.contains("leakguard_amo_requests_total{account=\"42\",status=\"200\"} 2"), "{text}");
+        assert!(
+            text.contains("leakguard_amo_requests_total{account=\"42\",status=\"200\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("leakguard_errors_total{kind=\"webhook_parse\"} 1"));
         assert!(text.contains("leakguard_jobs{state=\"queued\"} 3"));
         assert!(text.contains("leakguard_accounts_paused 1"));

@@ -34,7 +34,11 @@ pub struct CallbackQuery {
 }
 
 fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": status.canonical_reason(), "detail": detail.into() }))).into_response()
+    (
+        status,
+        Json(json!({ "error": status.canonical_reason(), "detail": detail.into() })),
+    )
+        .into_response()
 }
 
 /// True for a bare amoCRM / Kommo account host (no scheme, path or user info), so a forged
@@ -51,17 +55,30 @@ pub fn is_account_host(referer: &str) -> bool {
 }
 
 /// `GET /oauth/callback`: exchanges the code, learns the account id and stores the tokens encrypted.
-pub async fn callback(State(state): State<AppState>, Query(query): Query<CallbackQuery>) -> Response {
+pub async fn callback(
+    State(state): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
     if let Some(error) = query.error {
         tracing::warn!(%error, "the installation was refused");
         return problem(StatusCode::BAD_REQUEST, format!("amoCRM reported: {error}"));
     }
     let config = &state.config;
     if config.client_id.is_empty() || config.client_secret.is_empty() {
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "the integration's client_id and client_secret are not configured");
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the integration's client_id and client_secret are not configured",
+        );
     }
-    if query.client_id.as_deref().is_some_and(|id| id != config.client_id) {
-        return problem(StatusCode::BAD_REQUEST, "the code was issued for another integration");
+    if query
+        .client_id
+        .as_deref()
+        .is_some_and(|id| id != config.client_id)
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "the code was issued for another integration",
+        );
     }
     let (Some(code), Some(referer)) = (query.code, query.referer) else {
         return problem(StatusCode::BAD_REQUEST, "code and referer are required");
@@ -69,7 +86,12 @@ pub async fn callback(State(state): State<AppState>, Query(query): Query<Callbac
     let base_url = match &config.amo_base_url {
         Some(base) => base.trim_end_matches('/').to_owned(),
         None if is_account_host(&referer) => format!("https://{}", referer.to_ascii_lowercase()),
-        None => return problem(StatusCode::BAD_REQUEST, "referer is not an amoCRM account host"),
+        None => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "referer is not an amoCRM account host",
+            )
+        }
     };
     let pair = match state.tokens.oauth().exchange_code(&base_url, &code).await {
         Ok(pair) => pair,
@@ -91,11 +113,21 @@ pub async fn callback(State(state): State<AppState>, Query(query): Query<Callbac
     };
     let account_id = account.id as i64;
     let subdomain = Some(account.subdomain.as_str()).filter(|subdomain| !subdomain.is_empty());
-    if let Err(error) =
-        accounts::install_oauth(&state.db, &state.cipher, account_id, &base_url, subdomain, &pair).await
+    if let Err(error) = accounts::install_oauth(
+        &state.db,
+        &state.cipher,
+        account_id,
+        &base_url,
+        subdomain,
+        &pair,
+    )
+    .await
     {
         tracing::error!(%error, "storing the installation failed");
-        return problem(StatusCode::INTERNAL_SERVER_ERROR, "storing the installation failed");
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storing the installation failed",
+        );
     }
     let sync = NewJob::now(account_id, ACCOUNT_SYNC, json!({}));
     if let Err(error) = queue::enqueue(&state.db.pool, &sync).await {
@@ -103,7 +135,11 @@ pub async fn callback(State(state): State<AppState>, Query(query): Query<Callbac
     }
     state.wake.notify_one();
     tracing::info!(account_id, %base_url, from_widget = query.from_widget.is_some(), platform = ?query.platform, "installed");
-    (StatusCode::OK, Json(json!({ "installed": true, "account_id": account_id }))).into_response()
+    (
+        StatusCode::OK,
+        Json(json!({ "installed": true, "account_id": account_id })),
+    )
+        .into_response()
 }
 
 /// Reads `GET /api/v4/account` with the new token to learn which account installed us.
@@ -172,7 +208,10 @@ pub async fn revoke(State(state): State<AppState>, Query(query): Query<RevokeQue
         }
         Err(error) => {
             tracing::error!(%error, "storing the uninstall failed");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "storing the uninstall failed")
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storing the uninstall failed",
+            )
         }
     }
 }

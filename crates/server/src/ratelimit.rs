@@ -115,10 +115,11 @@ impl RateLimiter {
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
-        let row = sqlx::query("SELECT grants, blocked_until FROM rate_windows WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("SELECT grants, blocked_until FROM rate_windows WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let grants: String = row.try_get("grants")?;
         let blocked_until: i64 = row.try_get("blocked_until")?;
         if blocked_until > now {
@@ -153,13 +154,20 @@ impl RateLimiter {
 }
 
 fn parse_grants(text: &str) -> Vec<u64> {
-    let mut times: Vec<u64> = text.split(',').filter_map(|part| part.parse().ok()).collect();
+    let mut times: Vec<u64> = text
+        .split(',')
+        .filter_map(|part| part.parse().ok())
+        .collect();
     times.sort_unstable();
     times
 }
 
 fn format_grants(times: &[u64]) -> String {
-    times.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+    times
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -201,7 +209,10 @@ mod tests {
         times.sort_unstable();
         assert_eq!(times.len(), 24);
         for group in times.windows(8) {
-            assert!(group[7] - group[0] >= 1000, "8 grants within a second: {group:?}");
+            assert!(
+                group[7] - group[0] >= 1000,
+                "8 grants within a second: {group:?}"
+            );
         }
         // 24 grants at 7 per second need at least three full windows.
         assert!(times[23] - start >= 3000);

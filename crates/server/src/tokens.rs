@@ -75,13 +75,21 @@ impl OAuthClient {
     }
 
     /// Exchanges an authorization code (valid 20 minutes) for a token pair.
-    pub async fn exchange_code(&self, base_url: &str, code: &str) -> Result<NewPair, ExchangeError> {
+    pub async fn exchange_code(
+        &self,
+        base_url: &str,
+        code: &str,
+    ) -> Result<NewPair, ExchangeError> {
         self.grant(base_url, "authorization_code", Some(code), None)
             .await
     }
 
     /// Trades a refresh token for a new pair.
-    pub async fn refresh(&self, base_url: &str, refresh_token: &str) -> Result<NewPair, ExchangeError> {
+    pub async fn refresh(
+        &self,
+        base_url: &str,
+        refresh_token: &str,
+    ) -> Result<NewPair, ExchangeError> {
         self.grant(base_url, "refresh_token", None, Some(refresh_token))
             .await
     }
@@ -125,13 +133,18 @@ impl OAuthClient {
             });
             return Err(ExchangeError::Refused(problem));
         }
-        let token: TokenResponse = serde_json::from_slice(&bytes)
-            .map_err(|error| ExchangeError::Transport(format!("undecodable token response: {error}")))?;
+        let token: TokenResponse = serde_json::from_slice(&bytes).map_err(|error| {
+            ExchangeError::Transport(format!("undecodable token response: {error}"))
+        })?;
         let Some(refresh_token) = token.refresh_token.filter(|token| !token.is_empty()) else {
-            return Err(ExchangeError::Transport("the token response has no refresh_token".into()));
+            return Err(ExchangeError::Transport(
+                "the token response has no refresh_token".into(),
+            ));
         };
         if token.access_token.is_empty() {
-            return Err(ExchangeError::Transport("the token response has no access_token".into()));
+            return Err(ExchangeError::Transport(
+                "the token response has no access_token".into(),
+            ));
         }
         Ok(NewPair {
             access_token: token.access_token,
@@ -152,7 +165,12 @@ pub struct TokenManager {
 }
 
 impl TokenManager {
-    pub fn new(db: Db, cipher: TokenCipher, oauth: OAuthClient, margin_seconds: u64) -> TokenManager {
+    pub fn new(
+        db: Db,
+        cipher: TokenCipher,
+        oauth: OAuthClient,
+        margin_seconds: u64,
+    ) -> TokenManager {
         TokenManager {
             db,
             cipher,
@@ -180,12 +198,17 @@ impl TokenManager {
     }
 
     /// A valid access token for the account, refreshed first when it expires within the margin.
-    pub async fn access_token(&self, account_id: i64, base_url: &str) -> Result<String, TokenError> {
+    pub async fn access_token(
+        &self,
+        account_id: i64,
+        base_url: &str,
+    ) -> Result<String, TokenError> {
         let tokens = self.load(account_id).await?;
         if self.fresh(&tokens) {
             return Ok(tokens.access_token);
         }
-        self.refresh(account_id, base_url, &tokens.access_token).await
+        self.refresh(account_id, base_url, &tokens.access_token)
+            .await
     }
 
     /// Refreshes after amoCRM refused `stale_access` (401), unless another caller already did.

@@ -16,14 +16,23 @@ use sqlx::Row;
 const LOST: u64 = 143;
 
 async fn enqueue_task_job(db: &leakguard_server::db::Db, account_id: i64, lead_id: u64, key: &str) {
-    let job = TaskJob { lead_id, text: format!("Call back {key}"), complete_till: 1_900_000_000, key: key.into() };
+    let job = TaskJob {
+        lead_id,
+        text: format!("Call back {key}"),
+        complete_till: 1_900_000_000,
+        key: key.into(),
+    };
     let new = NewJob::now(account_id, TASK_CREATE, serde_json::to_value(job).unwrap());
     assert!(queue::enqueue(&db.pool, &new).await.unwrap());
 }
 
 async fn drained(db: &leakguard_server::db::Db, timeout: Duration) {
     let done = wait_for(timeout, || async { queue_drained(db).await.then_some(()) }).await;
-    assert!(done.is_some(), "jobs still pending: {:?}", job_states(db).await);
+    assert!(
+        done.is_some(),
+        "jobs still pending: {:?}",
+        job_states(db).await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -32,31 +41,61 @@ async fn a_lost_deal_gets_one_follow_up_whatever_the_deliveries() {
         let sandbox = sandbox().await;
         let account_id = sandbox_account_id(&sandbox).await;
         let db = fresh_db(&backend).await;
-        let server = leakguard_server::start(with_sandbox_token(server_config(&db), &sandbox, account_id)).await.unwrap();
+        let server =
+            leakguard_server::start(with_sandbox_token(server_config(&db), &sandbox, account_id))
+                .await
+                .unwrap();
         let (lead_id, pipeline) = create_lead(&sandbox, "Lost outside the card").await;
         lose_lead(&sandbox, lead_id, pipeline).await;
 
         // The documented fixture of another account is ignored (answered 2xx, nothing stored).
         let (status, receipt) = post_hook(&server.url(), fixture_body("lead_status.txt")).await;
-        assert_eq!((status, receipt["recorded"].as_u64()), (200, Some(0)), "{}", backend.name());
+        assert_eq!(
+            (status, receipt["recorded"].as_u64()),
+            (200, Some(0)),
+            "{}",
+            backend.name()
+        );
 
         // The same change delivered three times, an older change delivered late, and a task event on the lead.
-        let (status, receipt) = post_hook(&server.url(), status_hook(account_id, lead_id, LOST, 1_700_000_100)).await;
+        let (status, receipt) = post_hook(
+            &server.url(),
+            status_hook(account_id, lead_id, LOST, 1_700_000_100),
+        )
+        .await;
         assert_eq!((status, receipt["recorded"].as_u64()), (200, Some(1)));
         for _ in 0..2 {
-            let (_, receipt) = post_hook(&server.url(), status_hook(account_id, lead_id, LOST, 1_700_000_100)).await;
-            assert_eq!((receipt["recorded"].as_u64(), receipt["duplicates"].as_u64()), (Some(0), Some(1)));
+            let (_, receipt) = post_hook(
+                &server.url(),
+                status_hook(account_id, lead_id, LOST, 1_700_000_100),
+            )
+            .await;
+            assert_eq!(
+                (receipt["recorded"].as_u64(), receipt["duplicates"].as_u64()),
+                (Some(0), Some(1))
+            );
         }
-        post_hook(&server.url(), status_hook(account_id, lead_id, 7, 1_700_000_050)).await;
+        post_hook(
+            &server.url(),
+            status_hook(account_id, lead_id, 7, 1_700_000_050),
+        )
+        .await;
         drained(server.db(), Duration::from_secs(20)).await;
 
         let tasks = tasks_of(&sandbox, lead_id).await;
         assert_eq!(tasks.len(), 1, "{}: {tasks:?}", backend.name());
-        assert!(tasks[0]["text"].as_str().unwrap().starts_with("Follow up: Lost outside the card [LG-"));
+        assert!(tasks[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Follow up: Lost outside the card [LG-"));
         assert!(tasks[0]["complete_till"].as_i64().unwrap() > 1_700_000_000);
 
         // Once the lead has its open task, more events change nothing.
-        post_hook(&server.url(), status_hook(account_id, lead_id, LOST, 1_700_000_200)).await;
+        post_hook(
+            &server.url(),
+            status_hook(account_id, lead_id, LOST, 1_700_000_200),
+        )
+        .await;
         drained(server.db(), Duration::from_secs(20)).await;
         assert_eq!(tasks_of(&sandbox, lead_id).await.len(), 1);
         server.shutdown().await;
@@ -80,7 +119,10 @@ async fn a_crash_mid_job_neither_loses_nor_duplicates_the_task() {
         let first = leakguard_server::start(config.clone()).await.unwrap();
         enqueue_task_job(first.db(), account_id, lead_id, "crash-1").await;
         let in_flight = wait_for(Duration::from_secs(10), || async {
-            let row = sqlx::query("SELECT attempts FROM jobs").fetch_one(&first.db().pool).await.ok()?;
+            let row = sqlx::query("SELECT attempts FROM jobs")
+                .fetch_one(&first.db().pool)
+                .await
+                .ok()?;
             (row.try_get::<i64, _>(0).ok()? == 1).then_some(())
         })
         .await;
@@ -94,9 +136,16 @@ async fn a_crash_mid_job_neither_loses_nor_duplicates_the_task() {
         drained(second.db(), Duration::from_secs(20)).await;
         let tasks = tasks_of(&sandbox, lead_id).await;
         assert_eq!(tasks.len(), 1, "{}: {tasks:?}", backend.name());
-        let row = sqlx::query("SELECT state, attempts FROM jobs").fetch_one(&second.db().pool).await.unwrap();
+        let row = sqlx::query("SELECT state, attempts FROM jobs")
+            .fetch_one(&second.db().pool)
+            .await
+            .unwrap();
         assert_eq!(row.try_get::<String, _>("state").unwrap(), "done");
-        assert_eq!(row.try_get::<i64, _>("attempts").unwrap(), 2, "the restarted instance took the job over");
+        assert_eq!(
+            row.try_get::<i64, _>("attempts").unwrap(),
+            2,
+            "the restarted instance took the job over"
+        );
         second.shutdown().await;
         sandbox.shutdown().await;
     }
@@ -113,10 +162,16 @@ async fn a_retry_after_an_unrecorded_success_finds_the_task_instead_of_posting_a
         let key = "half-done";
         // A previous attempt recorded its intent and created the task, then died before recording the id.
         let marker = leakguard_server::jobs::effects::marker(key);
-        let (status, _) = amo(&sandbox, Method::POST, "/api/v4/tasks", Some(json!([{
-            "text": format!("Call back {key} {marker}"), "complete_till": 1_900_000_000,
-            "entity_id": lead_id, "entity_type": "leads"
-        }]))).await;
+        let (status, _) = amo(
+            &sandbox,
+            Method::POST,
+            "/api/v4/tasks",
+            Some(json!([{
+                "text": format!("Call back {key} {marker}"), "complete_till": 1_900_000_000,
+                "entity_id": lead_id, "entity_type": "leads"
+            }])),
+        )
+        .await;
         assert_eq!(status, 200);
         let server = leakguard_server::start(config).await.unwrap();
         sqlx::query("INSERT INTO effects (effect_key, account_id, kind, state, created_at, updated_at) VALUES ($1, $2, 'task', 'intent', 0, 0)")
@@ -127,10 +182,25 @@ async fn a_retry_after_an_unrecorded_success_finds_the_task_instead_of_posting_a
             .unwrap();
         enqueue_task_job(server.db(), account_id, lead_id, key).await;
         drained(server.db(), Duration::from_secs(20)).await;
-        assert_eq!(tasks_of(&sandbox, lead_id).await.len(), 1, "{}", backend.name());
-        let posts = request_log(&sandbox).await.iter().filter(|entry| entry["method"] == "POST" && entry["path"] == "/api/v4/tasks").count();
+        assert_eq!(
+            tasks_of(&sandbox, lead_id).await.len(),
+            1,
+            "{}",
+            backend.name()
+        );
+        let posts = request_log(&sandbox)
+            .await
+            .iter()
+            .filter(|entry| entry["method"] == "POST" && entry["path"] == "/api/v4/tasks")
+            .count();
         assert_eq!(posts, 1, "only the simulated first attempt posted");
-        let state: String = sqlx::query("SELECT state FROM effects WHERE effect_key = $1").bind(key).fetch_one(&server.db().pool).await.unwrap().try_get(0).unwrap();
+        let state: String = sqlx::query("SELECT state FROM effects WHERE effect_key = $1")
+            .bind(key)
+            .fetch_one(&server.db().pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
         assert_eq!(state, "done");
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -143,9 +213,16 @@ async fn a_429_backs_off_for_retry_after_then_succeeds() {
         let sandbox = sandbox().await;
         let account_id = sandbox_account_id(&sandbox).await;
         let db = fresh_db(&backend).await;
-        let server = leakguard_server::start(with_sandbox_token(server_config(&db), &sandbox, account_id)).await.unwrap();
+        let server =
+            leakguard_server::start(with_sandbox_token(server_config(&db), &sandbox, account_id))
+                .await
+                .unwrap();
         let (lead_id, _) = create_lead(&sandbox, "Throttled").await;
-        fault(&sandbox, json!({ "method": "POST", "path": "/api/v4/tasks", "kind": "rate_limit", "count": 1 })).await;
+        fault(
+            &sandbox,
+            json!({ "method": "POST", "path": "/api/v4/tasks", "kind": "rate_limit", "count": 1 }),
+        )
+        .await;
         enqueue_task_job(server.db(), account_id, lead_id, "throttled").await;
         drained(server.db(), Duration::from_secs(20)).await;
         assert_eq!(tasks_of(&sandbox, lead_id).await.len(), 1);
@@ -158,9 +235,18 @@ async fn a_429_backs_off_for_retry_after_then_succeeds() {
         assert_eq!(posts[0]["status"], 429);
         assert_eq!(posts[1]["status"], 200);
         let waited = posts[1]["ts_ms"].as_u64().unwrap() - posts[0]["ts_ms"].as_u64().unwrap();
-        assert!(waited >= 1000, "{}: retried after {waited} ms, before retry_after", backend.name());
+        assert!(
+            waited >= 1000,
+            "{}: retried after {waited} ms, before retry_after",
+            backend.name()
+        );
         // The deferral did not cost an attempt.
-        let attempts: i64 = sqlx::query("SELECT attempts FROM jobs").fetch_one(&server.db().pool).await.unwrap().try_get(0).unwrap();
+        let attempts: i64 = sqlx::query("SELECT attempts FROM jobs")
+            .fetch_one(&server.db().pool)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
         assert_eq!(attempts, 1);
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -181,7 +267,9 @@ async fn a_403_ban_pauses_the_account_and_shows_it() {
         enqueue_task_job(server.db(), account_id, lead_id, "banned-1").await;
         enqueue_task_job(server.db(), account_id, lead_id, "banned-2").await;
         let paused = wait_for(Duration::from_secs(10), || async {
-            let account = leakguard_server::accounts::get(server.db(), account_id).await.ok()??;
+            let account = leakguard_server::accounts::get(server.db(), account_id)
+                .await
+                .ok()??;
             account.paused_until.map(|_| account)
         })
         .await
@@ -189,7 +277,11 @@ async fn a_403_ban_pauses_the_account_and_shows_it() {
         assert!(paused.pause_reason.unwrap().contains("403"));
         tokio::time::sleep(Duration::from_millis(500)).await;
         // Nothing more is sent while paused, and both jobs wait in the queue.
-        let posts = request_log(&sandbox).await.iter().filter(|entry| entry["method"] == "POST" && entry["path"] == "/api/v4/tasks").count();
+        let posts = request_log(&sandbox)
+            .await
+            .iter()
+            .filter(|entry| entry["method"] == "POST" && entry["path"] == "/api/v4/tasks")
+            .count();
         assert_eq!(posts, 1, "{}", backend.name());
         let states = job_states(server.db()).await;
         assert_eq!(states, vec![("queued".to_string(), 2)], "{states:?}");
@@ -205,9 +297,19 @@ async fn a_403_ban_pauses_the_account_and_shows_it() {
             .await
             .unwrap();
         assert_eq!(account["paused"], true, "{account}");
-        let metrics = reqwest::get(format!("{}/metrics", server.url())).await.unwrap().text().await.unwrap();
+        let metrics = reqwest::get(format!("{}/metrics", server.url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(metrics.contains("leakguard_accounts_paused 1"), "{metrics}");
-        assert!(metrics.contains(&format!("leakguard_amo_requests_total{{account=\"{account_id}\",status=\"403\"}} 1")), "{metrics}");
+        assert!(
+            metrics.contains(&format!(
+                "leakguard_amo_requests_total{{account=\"{account_id}\",status=\"403\"}} 1"
+            )),
+            "{metrics}"
+        );
         server.shutdown().await;
         sandbox.shutdown().await;
     }
@@ -241,9 +343,16 @@ async fn many_jobs_never_exceed_seven_requests_per_second() {
         assert_eq!(times.len(), 28);
         times.sort_unstable();
         for group in times.windows(8) {
-            assert!(group[7] - group[0] >= 1000, "{}: 8 requests within a second: {group:?}", backend.name());
+            assert!(
+                group[7] - group[0] >= 1000,
+                "{}: 8 requests within a second: {group:?}",
+                backend.name()
+            );
         }
-        assert!(elapsed >= Duration::from_secs(3), "28 requests at 7/s take over 3 s, took {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_secs(3),
+            "28 requests at 7/s take over 3 s, took {elapsed:?}"
+        );
         assert_eq!(tasks_of(&sandbox, lead_id).await.len(), 28);
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -264,13 +373,25 @@ async fn two_instances_on_one_database_do_every_job_exactly_once() {
             enqueue_task_job(first.db(), account_id, lead_id, &format!("shared-{index}")).await;
         }
         drained(first.db(), Duration::from_secs(40)).await;
-        let rows = sqlx::query("SELECT state, attempts FROM jobs").fetch_all(&second.db().pool).await.unwrap();
+        let rows = sqlx::query("SELECT state, attempts FROM jobs")
+            .fetch_all(&second.db().pool)
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 20);
         for row in &rows {
             assert_eq!(row.try_get::<String, _>("state").unwrap(), "done");
-            assert_eq!(row.try_get::<i64, _>("attempts").unwrap(), 1, "{}: a job ran twice", backend.name());
+            assert_eq!(
+                row.try_get::<i64, _>("attempts").unwrap(),
+                1,
+                "{}: a job ran twice",
+                backend.name()
+            );
         }
-        let posts: Vec<Value> = request_log(&sandbox).await.into_iter().filter(|entry| entry["method"] == "POST" && entry["path"] == "/api/v4/tasks").collect();
+        let posts: Vec<Value> = request_log(&sandbox)
+            .await
+            .into_iter()
+            .filter(|entry| entry["method"] == "POST" && entry["path"] == "/api/v4/tasks")
+            .collect();
         assert_eq!(posts.len(), 20, "{}: {posts:?}", backend.name());
         assert!(posts.iter().all(|entry| entry["status"] == 200));
         assert_eq!(tasks_of(&sandbox, lead_id).await.len(), 20);
@@ -278,7 +399,10 @@ async fn two_instances_on_one_database_do_every_job_exactly_once() {
         let first_runs = metric_sum(&first.url(), "leakguard_jobs_finished_total").await;
         let second_runs = metric_sum(&second.url(), "leakguard_jobs_finished_total").await;
         assert_eq!(first_runs + second_runs, 20.0);
-        assert!(first_runs > 0.0 && second_runs > 0.0, "{first_runs} / {second_runs}");
+        assert!(
+            first_runs > 0.0 && second_runs > 0.0,
+            "{first_runs} / {second_runs}"
+        );
         first.shutdown().await;
         second.shutdown().await;
         sandbox.shutdown().await;
@@ -286,7 +410,12 @@ async fn two_instances_on_one_database_do_every_job_exactly_once() {
 }
 
 async fn metric_sum(server: &str, name: &str) -> f64 {
-    let text = reqwest::get(format!("{server}/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(format!("{server}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .filter(|line| line.starts_with(name))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())

@@ -56,7 +56,10 @@ fn refused(hint: &str) -> Response {
 }
 
 async fn access_token(State(server): State<TokenServer>, Json(grant): Json<Value>) -> Response {
-    if grant["client_id"] != CLIENT_ID || grant["client_secret"] != SECRET || grant["redirect_uri"] != "http://127.0.0.1:8302/oauth/callback" {
+    if grant["client_id"] != CLIENT_ID
+        || grant["client_secret"] != SECRET
+        || grant["redirect_uri"] != "http://127.0.0.1:8302/oauth/callback"
+    {
         return refused("Client authentication failed");
     }
     let mut tokens = server.tokens.lock().unwrap();
@@ -65,7 +68,10 @@ async fn access_token(State(server): State<TokenServer>, Json(grant): Json<Value
         Some("authorization_code") => return refused("Authorization code has expired"),
         Some("refresh_token") => {
             tokens.refresh_calls += 1;
-            let used = grant["refresh_token"].as_str().unwrap_or_default().to_owned();
+            let used = grant["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             if !tokens.refresh.remove(&used) {
                 return refused("Invalid refresh token");
             }
@@ -101,7 +107,10 @@ fn issue(tokens: &mut Tokens) -> (String, String) {
 }
 
 fn authorized(server: &TokenServer, headers: &HeaderMap) -> bool {
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     token.is_some_and(|token| server.tokens.lock().unwrap().access.contains(token))
 }
 
@@ -147,12 +156,19 @@ async fn token_server(rotation: Rotation) -> TokenServer {
 async fn installed(backend: &Backend, tokens: &TokenServer) -> (TestDb, leakguard_server::Running) {
     let db = fresh_db(backend).await;
     let mut config = server_config(&db);
-    config.workers = 1;
+    // No workers: the first account sync would race the tests' own refreshes.
+    config.workers = 0;
     config.amo_base_url = Some(tokens.url.clone());
     let server = leakguard_server::start(config).await.unwrap();
     let response = reqwest::Client::new()
         .get(format!("{}/oauth/callback", server.url()))
-        .query(&[("code", CODE), ("referer", "oauthtest.amocrm.ru"), ("from_widget", "1"), ("platform", "1"), ("client_id", CLIENT_ID)])
+        .query(&[
+            ("code", CODE),
+            ("referer", "oauthtest.amocrm.ru"),
+            ("from_widget", "1"),
+            ("platform", "1"),
+            ("client_id", CLIENT_ID),
+        ])
         .send()
         .await
         .unwrap();
@@ -179,10 +195,17 @@ async fn install_stores_encrypted_tokens_and_refuses_bad_redirects() {
             .await
             .unwrap();
         let sealed: String = row.try_get("access_token").unwrap();
-        assert!(!sealed.contains("access-1"), "{}: the token is stored in clear", backend.name());
+        assert!(
+            !sealed.contains("access-1"),
+            "{}: the token is stored in clear",
+            backend.name()
+        );
         assert_eq!(server.state().cipher.decrypt(&sealed).unwrap(), "access-1");
         let refresh: String = row.try_get("refresh_token").unwrap();
-        assert_eq!(server.state().cipher.decrypt(&refresh).unwrap(), "refresh-1");
+        assert_eq!(
+            server.state().cipher.decrypt(&refresh).unwrap(),
+            "refresh-1"
+        );
         assert_eq!(row.try_get::<String, _>("subdomain").unwrap(), "oauthtest");
         assert_eq!(row.try_get::<String, _>("status").unwrap(), "installed");
 
@@ -196,17 +219,38 @@ async fn install_stores_encrypted_tokens_and_refuses_bad_redirects() {
             .json()
             .await
             .unwrap();
-        assert_eq!((&state["installed"], &state["token_kind"]), (&json!(true), &json!("oauth")), "{state}");
+        assert_eq!(
+            (&state["installed"], &state["token_kind"]),
+            (&json!(true), &json!("oauth")),
+            "{state}"
+        );
 
         let callback = |query: Vec<(&'static str, &'static str)>| {
-            reqwest::Client::new().get(format!("{}/oauth/callback", server.url())).query(&query).send()
+            reqwest::Client::new()
+                .get(format!("{}/oauth/callback", server.url()))
+                .query(&query)
+                .send()
         };
-        let denied = callback(vec![("error", "access_denied"), ("state", "x")]).await.unwrap();
+        let denied = callback(vec![("error", "access_denied"), ("state", "x")])
+            .await
+            .unwrap();
         assert_eq!(denied.status(), 400);
-        let expired = callback(vec![("code", "old"), ("referer", "oauthtest.amocrm.ru")]).await.unwrap();
+        let expired = callback(vec![("code", "old"), ("referer", "oauthtest.amocrm.ru")])
+            .await
+            .unwrap();
         assert_eq!(expired.status(), 400);
-        assert!(expired.text().await.unwrap().contains("Authorization code has expired"));
-        let foreign = callback(vec![("code", CODE), ("referer", "oauthtest.amocrm.ru"), ("client_id", "another")]).await.unwrap();
+        assert!(expired
+            .text()
+            .await
+            .unwrap()
+            .contains("Authorization code has expired"));
+        let foreign = callback(vec![
+            ("code", CODE),
+            ("referer", "oauthtest.amocrm.ru"),
+            ("client_id", "another"),
+        ])
+        .await
+        .unwrap();
         assert_eq!(foreign.status(), 400);
         server.shutdown().await;
     }
@@ -221,22 +265,45 @@ async fn refresh_before_expiry_under_both_rotation_policies() {
             let manager = &server.state().tokens;
 
             // Fresh: no refresh.
-            assert_eq!(manager.access_token(ACCOUNT, &tokens.url).await.unwrap(), "access-1");
+            assert_eq!(
+                manager.access_token(ACCOUNT, &tokens.url).await.unwrap(),
+                "access-1"
+            );
             assert_eq!(tokens.tokens.lock().unwrap().refresh_calls, 0);
 
             // About to expire: five concurrent callers cause one refresh.
             expire_access_token(&server).await;
             let calls = (0..5).map(|_| manager.access_token(ACCOUNT, &tokens.url));
-            let results: Vec<String> = futures::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
-            assert!(results.iter().all(|token| token == "access-2"), "{rotation:?}: {results:?}");
-            assert_eq!(tokens.tokens.lock().unwrap().refresh_calls, 1, "{rotation:?}");
-            let stored = leakguard_server::accounts::tokens(server.db(), &server.state().cipher, ACCOUNT).await.unwrap().unwrap();
+            let results: Vec<String> = futures::future::join_all(calls)
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                results.iter().all(|token| token == "access-2"),
+                "{rotation:?}: {results:?}"
+            );
+            assert_eq!(
+                tokens.tokens.lock().unwrap().refresh_calls,
+                1,
+                "{rotation:?}"
+            );
+            let stored =
+                leakguard_server::accounts::tokens(server.db(), &server.state().cipher, ACCOUNT)
+                    .await
+                    .unwrap()
+                    .unwrap();
             assert_eq!(stored.refresh_token.as_deref(), Some("refresh-2"));
             assert_eq!(stored.previous_refresh_token.as_deref(), Some("refresh-1"));
 
             // The refreshed pair keeps working for the next refresh.
             expire_access_token(&server).await;
-            assert_eq!(manager.access_token(ACCOUNT, &tokens.url).await.unwrap(), "access-3", "{}/{rotation:?}", backend.name());
+            assert_eq!(
+                manager.access_token(ACCOUNT, &tokens.url).await.unwrap(),
+                "access-3",
+                "{}/{rotation:?}",
+                backend.name()
+            );
             server.shutdown().await;
         }
     }
@@ -250,7 +317,12 @@ async fn a_lost_refresh_answer_is_retried_once_with_the_old_token() {
         let (_db, server) = installed(&backend, &tokens).await;
         expire_access_token(&server).await;
         tokens.tokens.lock().unwrap().lose_next_answer = true;
-        let token = server.state().tokens.access_token(ACCOUNT, &tokens.url).await.unwrap();
+        let token = server
+            .state()
+            .tokens
+            .access_token(ACCOUNT, &tokens.url)
+            .await
+            .unwrap();
         assert_eq!(token, "access-3", "{}", backend.name());
         assert_eq!(tokens.tokens.lock().unwrap().refresh_calls, 2);
         server.shutdown().await;
@@ -260,9 +332,17 @@ async fn a_lost_refresh_answer_is_retried_once_with_the_old_token() {
         let (_db, server) = installed(&backend, &tokens).await;
         expire_access_token(&server).await;
         tokens.tokens.lock().unwrap().lose_next_answer = true;
-        let error = server.state().tokens.access_token(ACCOUNT, &tokens.url).await.unwrap_err();
+        let error = server
+            .state()
+            .tokens
+            .access_token(ACCOUNT, &tokens.url)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("reinstalled"), "{error}");
-        let account = leakguard_server::accounts::get(server.db(), ACCOUNT).await.unwrap().unwrap();
+        let account = leakguard_server::accounts::get(server.db(), ACCOUNT)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(account.status, "reauth_required");
         server.shutdown().await;
     }
@@ -275,9 +355,19 @@ async fn a_401_refreshes_and_retries_once() {
         let (_db, server) = installed(&backend, &tokens).await;
         // amoCRM revoked the access token early: the call gets 401, refreshes, and succeeds.
         tokens.tokens.lock().unwrap().access.clear();
-        let lead: Option<Value> = server.state().amo.get(ACCOUNT, "/api/v4/leads/1").await.unwrap();
+        let lead: Option<Value> = server
+            .state()
+            .amo
+            .get(ACCOUNT, "/api/v4/leads/1")
+            .await
+            .unwrap();
         assert_eq!(lead, None, "204 means no lead");
-        assert_eq!(tokens.tokens.lock().unwrap().refresh_calls, 1, "{}", backend.name());
+        assert_eq!(
+            tokens.tokens.lock().unwrap().refresh_calls,
+            1,
+            "{}",
+            backend.name()
+        );
 
         // When the refreshed token is refused too, the call fails instead of looping.
         {
@@ -285,7 +375,12 @@ async fn a_401_refreshes_and_retries_once() {
             state.access.clear();
             state.refresh.clear();
         }
-        let error = server.state().amo.get::<Value>(ACCOUNT, "/api/v4/leads/1").await.unwrap_err();
+        let error = server
+            .state()
+            .amo
+            .get::<Value>(ACCOUNT, "/api/v4/leads/1")
+            .await
+            .unwrap_err();
         assert!(matches!(error, AmoError::Unauthorized(_)), "{error:?}");
         server.shutdown().await;
     }

@@ -32,7 +32,9 @@ async fn recorded(db: &Db, key: &str) -> Result<Option<(String, Option<i64>)>, A
         .fetch_optional(&db.pool)
         .await?;
     Ok(row
-        .map(|row| -> Result<_, sqlx::Error> { Ok((row.try_get("state")?, row.try_get("result_id")?)) })
+        .map(|row| -> Result<_, sqlx::Error> {
+            Ok((row.try_get("state")?, row.try_get("result_id")?))
+        })
         .transpose()?)
 }
 
@@ -48,7 +50,13 @@ enum Claim {
     Busy,
 }
 
-async fn claim(db: &Db, account_id: i64, key: &str, kind: &str, lease_ms: i64) -> Result<Claim, AmoError> {
+async fn claim(
+    db: &Db,
+    account_id: i64,
+    key: &str,
+    kind: &str,
+    lease_ms: i64,
+) -> Result<Claim, AmoError> {
     let now = now_ms();
     let inserted = sqlx::query(
         "INSERT INTO effects (effect_key, account_id, kind, state, created_at, updated_at, lease_until) \
@@ -82,17 +90,23 @@ async fn claim(db: &Db, account_id: i64, key: &str, kind: &str, lease_ms: i64) -
     .execute(&db.pool)
     .await?
     .rows_affected();
-    Ok(if taken == 1 { Claim::TakenOver } else { Claim::Busy })
+    Ok(if taken == 1 {
+        Claim::TakenOver
+    } else {
+        Claim::Busy
+    })
 }
 
 async fn record_done(db: &Db, key: &str, result_id: i64) -> Result<(), AmoError> {
-    sqlx::query("UPDATE effects SET state = $1, result_id = $2, updated_at = $3 WHERE effect_key = $4")
-        .bind(DONE)
-        .bind(result_id)
-        .bind(now_ms())
-        .bind(key)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE effects SET state = $1, result_id = $2, updated_at = $3 WHERE effect_key = $4",
+    )
+    .bind(DONE)
+    .bind(result_id)
+    .bind(now_ms())
+    .bind(key)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 
@@ -120,7 +134,12 @@ pub async fn ensure_task(
         Claim::TakenOver => {
             if let Some(id) = find_task(amo, account_id, task.entity_id, &marker).await? {
                 record_done(db, key, id as i64).await?;
-                tracing::info!(account_id, key, id, "found the task of an interrupted attempt");
+                tracing::info!(
+                    account_id,
+                    key,
+                    id,
+                    "found the task of an interrupted attempt"
+                );
                 return Ok(id);
             }
         }

@@ -65,14 +65,15 @@ struct Worker {
 impl Worker {
     async fn run(self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
-            let claimed = match queue::claim(&self.ctx.db, &self.owner, self.config.lease_ms, 1).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    self.metrics.error("job_claim");
-                    tracing::error!(%error, "claiming jobs failed");
-                    Vec::new()
-                }
-            };
+            let claimed =
+                match queue::claim(&self.ctx.db, &self.owner, self.config.lease_ms, 1).await {
+                    Ok(claimed) => claimed,
+                    Err(error) => {
+                        self.metrics.error("job_claim");
+                        tracing::error!(%error, "claiming jobs failed");
+                        Vec::new()
+                    }
+                };
             if claimed.is_empty() {
                 tokio::select! {
                     _ = shutdown.changed() => {}

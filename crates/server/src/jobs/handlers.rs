@@ -88,7 +88,12 @@ fn payload<T: for<'de> Deserialize<'de>>(value: &Value) -> Result<T, JobError> {
 }
 
 /// Runs one job of `kind` for `account_id`.
-pub async fn run(ctx: &JobContext, account_id: i64, kind: &str, value: &Value) -> Result<(), JobError> {
+pub async fn run(
+    ctx: &JobContext,
+    account_id: i64,
+    kind: &str,
+    value: &Value,
+) -> Result<(), JobError> {
     match kind {
         WEBHOOK_EVENT => {
             let event: Event = payload(value)?;
@@ -108,7 +113,15 @@ pub async fn run(ctx: &JobContext, account_id: i64, kind: &str, value: &Value) -
         TASK_CREATE => {
             let job: TaskJob = payload(value)?;
             let task = NewTask::for_lead(job.lead_id, job.text, job.complete_till);
-            effects::ensure_task(&ctx.db, &ctx.amo, account_id, &job.key, ctx.effect_lease_ms, task).await?;
+            effects::ensure_task(
+                &ctx.db,
+                &ctx.amo,
+                account_id,
+                &job.key,
+                ctx.effect_lease_ms,
+                task,
+            )
+            .await?;
             Ok(())
         }
         ACCOUNT_SYNC => sync_account(ctx, account_id).await,
@@ -129,7 +142,11 @@ fn event_lead(event: &Event) -> Option<u64> {
 
 /// Applies LeakGuard's rule for deals closed outside the card: a lead that is lost and has no
 /// open task gets one follow-up task, `follow_up_days` working days later at 10:00 account time.
-pub async fn reconcile_lead(ctx: &JobContext, account_id: i64, lead_id: u64) -> Result<(), JobError> {
+pub async fn reconcile_lead(
+    ctx: &JobContext,
+    account_id: i64,
+    lead_id: u64,
+) -> Result<(), JobError> {
     let path = format!("{}/{lead_id}", LeadsQuery::PATH);
     let Some(lead) = ctx.amo.get::<Lead>(account_id, &path).await? else {
         return Ok(());
@@ -156,7 +173,15 @@ pub async fn reconcile_lead(ctx: &JobContext, account_id: i64, lead_id: u64) -> 
         lead.closed_at.unwrap_or(lead.updated_at)
     );
     let task = NewTask::for_lead(lead_id, format!("Follow up: {}", lead.name), complete_till);
-    effects::ensure_task(&ctx.db, &ctx.amo, account_id, &key, ctx.effect_lease_ms, task).await?;
+    effects::ensure_task(
+        &ctx.db,
+        &ctx.amo,
+        account_id,
+        &key,
+        ctx.effect_lease_ms,
+        task,
+    )
+    .await?;
     Ok(())
 }
 
@@ -175,9 +200,14 @@ async fn sync_account(ctx: &JobContext, account_id: i64) -> Result<(), JobError>
         .map(|settings| settings.timezone)
         .filter(|timezone| !timezone.is_empty());
     let subdomain = Some(account.subdomain).filter(|subdomain| !subdomain.is_empty());
-    accounts::update_details(&ctx.db, account_id, subdomain.as_deref(), timezone.as_deref())
-        .await
-        .map_err(|error| JobError::Retry(error.to_string()))
+    accounts::update_details(
+        &ctx.db,
+        account_id,
+        subdomain.as_deref(),
+        timezone.as_deref(),
+    )
+    .await
+    .map_err(|error| JobError::Retry(error.to_string()))
 }
 
 /// The account's time zone from the tz database, Moscow time when unknown (amoCRM's default).
@@ -214,9 +244,18 @@ mod tests {
     fn zones_come_from_the_tz_database_with_a_moscow_fallback() {
         // 2026-07-01T00:00:00Z: New York is on daylight time (UTC−4).
         let summer = 1_782_864_000;
-        assert_eq!(AccountZone::new(Some("America/New_York")).offset_seconds_at(summer), -4 * 3600);
-        assert_eq!(AccountZone::new(Some("Europe/Moscow")).offset_seconds_at(summer), 3 * 3600);
-        assert_eq!(AccountZone::new(Some("Not/AZone")).offset_seconds_at(summer), 3 * 3600);
+        assert_eq!(
+            AccountZone::new(Some("America/New_York")).offset_seconds_at(summer),
+            -4 * 3600
+        );
+        assert_eq!(
+            AccountZone::new(Some("Europe/Moscow")).offset_seconds_at(summer),
+            3 * 3600
+        );
+        assert_eq!(
+            AccountZone::new(Some("Not/AZone")).offset_seconds_at(summer),
+            3 * 3600
+        );
         assert_eq!(AccountZone::new(None).offset_seconds_at(summer), 3 * 3600);
     }
 

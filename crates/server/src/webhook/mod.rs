@@ -31,13 +31,20 @@ pub async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(hook) => hook,
         Err(error) => {
             state.metrics.error("webhook_parse");
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error.to_string() }))).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": error.to_string() })),
+            )
+                .into_response();
         }
     };
     let account_id = match hook.account_id() {
         Some(id) => Some(id),
         None => match &hook.account.subdomain {
-            Some(subdomain) => accounts::by_subdomain(&state.db, subdomain).await.ok().flatten(),
+            Some(subdomain) => accounts::by_subdomain(&state.db, subdomain)
+                .await
+                .ok()
+                .flatten(),
             None => None,
         },
     };
@@ -53,7 +60,14 @@ pub async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
         // Answering 2xx keeps amoCRM from retrying and disabling the hook; nothing is stored.
         state.metrics.webhook_event("unknown_account");
         let ignored = hook.events.len() + hook.ignored;
-        return (StatusCode::OK, Json(Receipt { ignored, ..Receipt::default() })).into_response();
+        return (
+            StatusCode::OK,
+            Json(Receipt {
+                ignored,
+                ..Receipt::default()
+            }),
+        )
+            .into_response();
     };
     match record(&state, account_id, &hook).await {
         Ok(receipt) => {
@@ -66,12 +80,20 @@ pub async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
             state.metrics.error("webhook_store");
             tracing::error!(%error, "recording a webhook failed");
             // A 5xx makes amoCRM deliver again later (up to 5 attempts).
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "storage unavailable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": "storage unavailable" })),
+            )
+                .into_response()
         }
     }
 }
 
-async fn record(state: &AppState, account_id: i64, hook: &parser::Webhook) -> anyhow::Result<Receipt> {
+async fn record(
+    state: &AppState,
+    account_id: i64,
+    hook: &parser::Webhook,
+) -> anyhow::Result<Receipt> {
     let mut receipt = Receipt {
         ignored: hook.ignored,
         ..Receipt::default()

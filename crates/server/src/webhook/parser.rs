@@ -97,7 +97,9 @@ fn split_key(key: &str) -> Vec<String> {
 }
 
 fn insert(map: &mut BTreeMap<String, Node>, path: &[String], value: String) {
-    let (first, rest) = path.split_first().expect("split_key never returns an empty path");
+    let (first, rest) = path
+        .split_first()
+        .expect("split_key never returns an empty path");
     // An empty segment (`[]`) appends: it takes the next free index.
     let key = if first.is_empty() {
         map.len().to_string()
@@ -108,9 +110,7 @@ fn insert(map: &mut BTreeMap<String, Node>, path: &[String], value: String) {
         map.insert(key, Node::Leaf(value));
         return;
     }
-    let child = map
-        .entry(key)
-        .or_insert_with(|| Node::Map(BTreeMap::new()));
+    let child = map.entry(key).or_insert_with(|| Node::Map(BTreeMap::new()));
     if let Node::Leaf(_) = child {
         *child = Node::Map(BTreeMap::new());
     }
@@ -229,14 +229,16 @@ impl Webhook {
 /// Parses a webhook body.
 pub fn parse(body: &[u8]) -> Result<Webhook, ParseError> {
     let root = parse_tree(body)?;
-    let account = root.get("account").map_or_else(AccountRef::default, |node| AccountRef {
-        id: node.int("id"),
-        subdomain: node.text("subdomain").map(str::to_owned),
-        base_url: node
-            .get("_links")
-            .and_then(|links| links.text("self"))
-            .map(str::to_owned),
-    });
+    let account = root
+        .get("account")
+        .map_or_else(AccountRef::default, |node| AccountRef {
+            id: node.int("id"),
+            subdomain: node.text("subdomain").map(str::to_owned),
+            base_url: node
+                .get("_links")
+                .and_then(|links| links.text("self"))
+                .map(str::to_owned),
+        });
     let mut events = Vec::new();
     let mut ignored = 0;
     let Node::Map(top) = &root else {
@@ -248,7 +250,11 @@ pub fn parse(body: &[u8]) -> Result<Webhook, ParseError> {
             "task" | "tasks" => Entity::Task,
             "account" => continue,
             _ => {
-                ignored += by_action.items().iter().map(|items| items.items().len()).sum::<usize>();
+                ignored += by_action
+                    .items()
+                    .iter()
+                    .map(|items| items.items().len())
+                    .sum::<usize>();
                 continue;
             }
         };
@@ -328,7 +334,10 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Webhook {
-        let path = format!("{}/tests/fixtures/webhooks/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/webhooks/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(path).unwrap();
         parse(encode_fixture(&text).as_bytes()).unwrap()
     }
@@ -338,7 +347,10 @@ mod tests {
         let hook = fixture("lead_status.txt");
         assert_eq!(hook.account_id(), Some(7039099));
         assert_eq!(hook.account.subdomain.as_deref(), Some("example"));
-        assert_eq!(hook.account.base_url.as_deref(), Some("https://example.amocrm.ru"));
+        assert_eq!(
+            hook.account.base_url.as_deref(),
+            Some("https://example.amocrm.ru")
+        );
         assert_eq!(hook.ignored, 0);
         assert_eq!(
             hook.events,
@@ -357,14 +369,20 @@ mod tests {
                 completed: None,
             }]
         );
-        assert_eq!(hook.events[0].dedup_key(7039099), "7039099:lead:status:25399013:1413554372");
+        assert_eq!(
+            hook.events[0].dedup_key(7039099),
+            "7039099:lead:status:25399013:1413554372"
+        );
     }
 
     #[test]
     fn update_and_responsible_in_one_body() {
         let hook = fixture("lead_update_and_responsible.txt");
         let kinds: Vec<_> = hook.events.iter().map(|e| (e.action, e.id)).collect();
-        assert_eq!(kinds, vec![(Action::Responsible, 25399014), (Action::Update, 25399013)]);
+        assert_eq!(
+            kinds,
+            vec![(Action::Responsible, 25399014), (Action::Update, 25399013)]
+        );
         assert_eq!(hook.events[0].old_responsible_user_id, Some(123123));
         assert_eq!(hook.events[0].responsible_user_id, Some(504141));
         assert_eq!(hook.events[1].old_status_id, Some(7039100));
@@ -377,26 +395,49 @@ mod tests {
         assert_eq!(hook.account.subdomain.as_deref(), Some("example"));
         // The account id falls back to the first event's own field.
         assert_eq!(hook.account_id(), Some(7039099));
-        let delete = hook.events.iter().find(|e| e.action == Action::Delete).unwrap();
-        assert_eq!((delete.id, delete.modified.as_deref(), delete.status_id), (99, None, Some(143)));
+        let delete = hook
+            .events
+            .iter()
+            .find(|e| e.action == Action::Delete)
+            .unwrap();
+        assert_eq!(
+            (delete.id, delete.modified.as_deref(), delete.status_id),
+            (99, None, Some(143))
+        );
         assert_eq!(delete.dedup_key(1), "1:lead:delete:99:-");
     }
 
     #[test]
     fn task_events_point_at_their_lead() {
         let hook = fixture("task_events.txt");
-        let add = hook.events.iter().find(|e| e.action == Action::Add).unwrap();
-        assert_eq!((add.entity, add.id, add.lead_id, add.completed), (Entity::Task, 4745251, Some(25399013), Some(false)));
+        let add = hook
+            .events
+            .iter()
+            .find(|e| e.action == Action::Add)
+            .unwrap();
+        assert_eq!(
+            (add.entity, add.id, add.lead_id, add.completed),
+            (Entity::Task, 4745251, Some(25399013), Some(false))
+        );
         assert_eq!(add.modified.as_deref(), Some("1759309200"));
-        let update = hook.events.iter().find(|e| e.action == Action::Update).unwrap();
+        let update = hook
+            .events
+            .iter()
+            .find(|e| e.action == Action::Update)
+            .unwrap();
         assert_eq!(update.completed, Some(true));
-        let delete = hook.events.iter().find(|e| e.action == Action::Delete).unwrap();
+        let delete = hook
+            .events
+            .iter()
+            .find(|e| e.action == Action::Delete)
+            .unwrap();
         assert_eq!((delete.id, delete.lead_id), (4745253, None));
     }
 
     #[test]
     fn the_tree_follows_php_rules() {
-        let tree = parse_tree(b"a[b][]=1&a[b][]=2&a[c]=x&a[c][d]=y&plain=z&odd[=w&a%5Be%5D=enc").unwrap();
+        let tree =
+            parse_tree(b"a[b][]=1&a[b][]=2&a[c]=x&a[c][d]=y&plain=z&odd[=w&a%5Be%5D=enc").unwrap();
         let a = tree.get("a").unwrap();
         assert_eq!(a.get("b").unwrap().items().len(), 2);
         assert_eq!(a.get("c").unwrap().text("d"), Some("y"));
@@ -405,8 +446,21 @@ mod tests {
         assert_eq!(tree.text("odd["), Some("w"));
         // Numeric keys come back in numeric, not lexical, order.
         let tree = parse_tree(b"l[10]=ten&l[2]=two&l[1]=one").unwrap();
-        let order: Vec<_> = tree.get("l").unwrap().items().into_iter().cloned().collect();
-        assert_eq!(order, vec![Node::Leaf("one".into()), Node::Leaf("two".into()), Node::Leaf("ten".into())]);
+        let order: Vec<_> = tree
+            .get("l")
+            .unwrap()
+            .items()
+            .into_iter()
+            .cloned()
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                Node::Leaf("one".into()),
+                Node::Leaf("two".into()),
+                Node::Leaf("ten".into())
+            ]
+        );
     }
 
     #[test]
@@ -414,7 +468,9 @@ mod tests {
         assert_eq!(parse(b""), Err(ParseError::Empty));
         let deep = format!("a{}=1", "[x]".repeat(MAX_DEPTH + 1));
         assert_eq!(parse(deep.as_bytes()), Err(ParseError::TooDeep));
-        let hook = parse(b"leads[status][0][name]=no id&contacts[add][0][id]=5&leads=flat&leads2[x]=1").unwrap();
+        let hook =
+            parse(b"leads[status][0][name]=no id&contacts[add][0][id]=5&leads=flat&leads2[x]=1")
+                .unwrap();
         assert!(hook.events.is_empty());
         assert!(hook.ignored >= 2);
         let hook = parse(b"leads[status]=oops&task[bogus][0][id]=1&\xff\xfe=1").unwrap();

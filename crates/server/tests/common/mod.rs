@@ -54,13 +54,23 @@ pub async fn fresh_db(backend: &Backend) -> TestDb {
         Backend::Sqlite => None,
         Backend::Postgres(admin_url) => {
             let name = format!("lg_test_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connecting to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+            let mut admin = sqlx::PgConnection::connect(admin_url)
+                .await
+                .expect("connecting to PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(base, _)| base);
             Some(format!("{base}/{name}"))
         }
     };
-    TestDb { data_dir, database_url }
+    TestDb {
+        data_dir,
+        database_url,
+    }
 }
 
 /// A server config on a free port over `db`, with the test integration and a fixed token key.
@@ -93,7 +103,9 @@ pub async fn sandbox() -> leakguard_sandbox::Running {
         host_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
         ..leakguard_sandbox::Config::default()
     };
-    leakguard_sandbox::start(config).await.expect("starting the sandbox")
+    leakguard_sandbox::start(config)
+        .await
+        .expect("starting the sandbox")
 }
 
 /// The sandbox account's id.
@@ -111,7 +123,11 @@ pub async fn sandbox_account_id(sandbox: &leakguard_sandbox::Running) -> i64 {
 }
 
 /// The sandbox's admin token configured as the account's long-lived token.
-pub fn with_sandbox_token(mut config: Config, sandbox: &leakguard_sandbox::Running, account_id: i64) -> Config {
+pub fn with_sandbox_token(
+    mut config: Config,
+    sandbox: &leakguard_sandbox::Running,
+    account_id: i64,
+) -> Config {
     config.long_lived_tokens = vec![LongLivedToken {
         account_id,
         base_url: sandbox.app_url().to_owned(),
@@ -123,12 +139,20 @@ pub fn with_sandbox_token(mut config: Config, sandbox: &leakguard_sandbox::Runni
 /// A second admin token for the tests' own calls: the sandbox limits each token separately, so the
 /// server's token (the sandbox's main one) keeps its whole 7 requests per second.
 pub fn helper_token(sandbox: &leakguard_sandbox::Running) -> String {
-    let admin = sandbox.state().token_user(sandbox.token()).expect("the admin token has a user");
+    let admin = sandbox
+        .state()
+        .token_user(sandbox.token())
+        .expect("the admin token has a user");
     sandbox.state().issue_token(admin)
 }
 
 /// Sends one API request to the sandbox as the admin, with the helper token.
-pub async fn amo(sandbox: &leakguard_sandbox::Running, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub async fn amo(
+    sandbox: &leakguard_sandbox::Running,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .request(method, format!("{}{path}", sandbox.app_url()))
         .bearer_auth(helper_token(sandbox));
@@ -143,12 +167,29 @@ pub async fn amo(sandbox: &leakguard_sandbox::Running, method: reqwest::Method, 
 
 /// Creates a lead in the sandbox's main pipeline and returns its id and pipeline.
 pub async fn create_lead(sandbox: &leakguard_sandbox::Running, name: &str) -> (u64, u64) {
-    let (status, pipelines) = amo(sandbox, reqwest::Method::GET, "/api/v4/leads/pipelines", None).await;
+    let (status, pipelines) = amo(
+        sandbox,
+        reqwest::Method::GET,
+        "/api/v4/leads/pipelines",
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{pipelines}");
-    let pipeline = pipelines["_embedded"]["pipelines"][0]["id"].as_u64().unwrap();
-    let (status, created) = amo(sandbox, reqwest::Method::POST, "/api/v4/leads", Some(json!([{ "name": name, "pipeline_id": pipeline }]))).await;
+    let pipeline = pipelines["_embedded"]["pipelines"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let (status, created) = amo(
+        sandbox,
+        reqwest::Method::POST,
+        "/api/v4/leads",
+        Some(json!([{ "name": name, "pipeline_id": pipeline }])),
+    )
+    .await;
     assert_eq!(status, 200, "{created}");
-    (created["_embedded"]["leads"][0]["id"].as_u64().unwrap(), pipeline)
+    (
+        created["_embedded"]["leads"][0]["id"].as_u64().unwrap(),
+        pipeline,
+    )
 }
 
 /// Marks a lead lost (status 143).
@@ -174,7 +215,10 @@ pub async fn tasks_of(sandbox: &leakguard_sandbox::Running, lead_id: u64) -> Vec
     .await;
     match status {
         204 => Vec::new(),
-        200 => body["_embedded"]["tasks"].as_array().cloned().unwrap_or_default(),
+        200 => body["_embedded"]["tasks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
         other => panic!("listing tasks answered {other}: {body}"),
     }
 }
@@ -203,7 +247,10 @@ pub async fn fault(sandbox: &leakguard_sandbox::Running, rule: Value) {
 
 /// A widget token as amoCRM's `$authorizedAjax` makes it, with `overrides` merged into the claims.
 pub fn widget_token(account_id: i64, iss: &str, overrides: Value, secret: &str) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let mut claims = json!({
         "iss": iss,
         "aud": "http://127.0.0.1:8302",
@@ -247,17 +294,25 @@ where
 
 /// Job counts by state in the server's database.
 pub async fn job_states(db: &leakguard_server::db::Db) -> Vec<(String, i64)> {
-    leakguard_server::jobs::queue::counts_by_state(db).await.unwrap()
+    leakguard_server::jobs::queue::counts_by_state(db)
+        .await
+        .unwrap()
 }
 
 /// True when no job is queued or running.
 pub async fn queue_drained(db: &leakguard_server::db::Db) -> bool {
-    job_states(db).await.iter().all(|(state, count)| *count == 0 || state == "done" || state == "failed")
+    job_states(db)
+        .await
+        .iter()
+        .all(|(state, count)| *count == 0 || state == "done" || state == "failed")
 }
 
 /// Encodes one webhook fixture file as a form body.
 pub fn fixture_body(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/webhooks/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/webhooks/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     leakguard_server::webhook::parser::encode_fixture(&std::fs::read_to_string(path).unwrap())
 }
 
