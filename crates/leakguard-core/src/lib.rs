@@ -15,11 +15,14 @@
 //! * [`ratelimit`]: the request window and retry backoff for amoCRM's rate limit.
 //! * [`text`]: `{name}` message templates.
 
+pub mod automation;
 pub mod dates;
 pub mod deal;
+pub mod export;
 pub mod guard;
 pub mod idempotency;
 pub mod locale;
+pub mod metrics;
 pub mod payments;
 pub mod ratelimit;
 pub mod refusal;
