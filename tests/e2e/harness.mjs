@@ -94,16 +94,26 @@ export async function openPage(browser) {
   });
   page.on('pageerror', (err) => page.problems.push(`page error: ${err.message}`));
   page.on('requestfailed', (req) => page.problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  if (process.env.E2E_TRACE) {
+    page.on('request', (req) => console.log('# >', req.method(), req.url()));
+    page.on('requestfinished', (req) => console.log('# <', req.url()));
+    page.on('console', (msg) => console.log('# console', msg.type(), msg.text()));
+  }
   return page;
 }
 
 /** Logs in as a sandbox user with a language and opens a path. */
 export async function visit(page, sandbox, pathname, { user, lang = 'ru' } = {}) {
-  const params = new URLSearchParams({ lang, next: pathname });
-  if (user) params.set('user', String(user));
+  sandbox.adminId ??= (await sandbox.control('GET', '/__sandbox/demo')).body.admin_user_id;
+  const params = new URLSearchParams({ user: String(user ?? sandbox.adminId), lang, next: pathname });
   await page.goto(`${sandbox.app}/__sandbox/login?${params}`);
 }
 
-export function problemsOf(page) {
-  return page.problems;
+/**
+ * The problems a test did not declare as expected: `page.expected` holds regular expressions for
+ * the browser's own reports of faults the test injected on purpose (e.g. "Failed to load resource").
+ */
+export function unexpectedProblems(page) {
+  const expected = page.expected ?? [];
+  return page.problems.filter((p) => !expected.some((re) => re.test(p)));
 }

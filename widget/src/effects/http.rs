@@ -134,7 +134,14 @@ async fn get_json(url: &str, signal: &AbortSignal) -> Result<Option<JsValue>, Ht
                     .map(Some)
                     .map_err(|_| HttpError::Malformed)
             }
-            _ => Err(HttpError::Status(status)),
+            _ => {
+                // Read the error body to its end, so the connection finishes cleanly instead of
+                // being cut when the load's controller is dropped.
+                if let Ok(text) = response.text() {
+                    let _ = JsFuture::from(text).await;
+                }
+                Err(HttpError::Status(status))
+            }
         };
     }
 }
