@@ -89,10 +89,7 @@ fn split_key(key: &str) -> Vec<String> {
         path.push(inner[..close].to_owned());
         rest = &inner[close + 1..];
     }
-    if !rest.is_empty() {
-        // PHP ignores text after the last bracket; so do we.
-        path.truncate(path.len().max(1));
-    }
+    // Like PHP, text after the last closing bracket is ignored.
     path
 }
 
@@ -315,7 +312,8 @@ fn event_of(entity: Entity, action: Action, item: &Node) -> Option<Event> {
     })
 }
 
-/// Encodes a decoded fixture (one `key=value` per line, `#` comments) as a form body.
+/// Encodes a decoded fixture (one `key=value` per line, `#` comments) as a form body; the tests and
+/// benchmarks build their bodies with it.
 pub fn encode_fixture(text: &str) -> String {
     let mut form = form_urlencoded::Serializer::new(String::new());
     for line in text.lines() {
@@ -323,7 +321,6 @@ pub fn encode_fixture(text: &str) -> String {
             continue;
         }
         let (key, value) = line.split_once('=').unwrap_or((line, ""));
-        let value = value.split("      #").next().unwrap_or(value).trim_end();
         form.append_pair(key, value);
     }
     form.finish()
@@ -475,5 +472,42 @@ mod tests {
         assert!(hook.ignored >= 2);
         let hook = parse(b"leads[status]=oops&task[bogus][0][id]=1&\xff\xfe=1").unwrap();
         assert!(hook.events.is_empty());
+    }
+
+    /// A small seeded generator (SplitMix64), so the random bodies below are reproducible.
+    struct SplitMix(u64);
+
+    impl SplitMix {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+    }
+
+    #[test]
+    fn random_bodies_never_panic() {
+        // Bytes weighted towards the syntax that matters: brackets, separators, escapes and digits.
+        const ALPHABET: &[u8] = b"[]=&%5BDd0123456789leadstaskupdtaccount_id+\xff";
+        let mut rng = SplitMix(7);
+        for _ in 0..20_000 {
+            let len = (rng.next() % 120) as usize;
+            let body: Vec<u8> = (0..len).map(|_| ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize]).collect();
+            if let Ok(hook) = parse(&body) {
+                for event in &hook.events {
+                    let _ = event.dedup_key(1);
+                }
+            }
+        }
+        // Mutations of a real body: truncations and single-byte changes.
+        let real = encode_fixture(&std::fs::read_to_string(format!("{}/tests/fixtures/webhooks/task_events.txt", env!("CARGO_MANIFEST_DIR"))).unwrap()).into_bytes();
+        for cut in 0..real.len() {
+            let _ = parse(&real[..cut]);
+            let mut changed = real.clone();
+            changed[cut] = ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize];
+            let _ = parse(&changed);
+        }
     }
 }
