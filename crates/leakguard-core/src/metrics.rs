@@ -127,7 +127,7 @@ impl Period {
     /// The period of the same length right before this one.
     pub const fn previous(self) -> Period {
         Period {
-            from: self.from - (self.to - self.from),
+            from: self.from.saturating_sub(self.to.saturating_sub(self.from)),
             to: self.from,
         }
     }
@@ -181,7 +181,7 @@ pub struct Bucket {
 impl Bucket {
     fn add_deal(&mut self, deal_id: u64, value: i64) {
         self.count += 1;
-        self.value += value;
+        self.value = self.value.saturating_add(value);
         self.deal_ids.push(deal_id);
     }
 }
@@ -441,7 +441,7 @@ impl Delta {
     fn between(current: &Bucket, previous: &Bucket) -> Delta {
         Delta {
             count: current.count as i64 - previous.count as i64,
-            value: current.value - previous.value,
+            value: current.value.saturating_sub(previous.value),
         }
     }
 }

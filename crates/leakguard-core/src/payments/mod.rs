@@ -43,6 +43,16 @@ pub enum ScheduleError {
     NegativeTotal,
     /// A hand-entered row has a zero or negative amount.
     NonPositiveAmount { index: usize },
+    /// More rows than [`MAX_SCHEDULE_ROWS`].
+    TooManyRows,
+}
+
+/// The most rows a generated schedule may have (fifty years of monthly instalments).
+pub const MAX_SCHEDULE_ROWS: u32 = 600;
+
+/// The sum of amounts, saturating instead of overflowing on absurd input.
+fn total(amounts: impl Iterator<Item = i64>) -> i64 {
+    amounts.fold(0, i64::saturating_add)
 }
 
 /// Splits `total` in proportion to `weights` so that the parts always sum to `total`
@@ -92,6 +102,9 @@ pub fn schedule_from_template(
     if parts.is_empty() {
         return Err(ScheduleError::Empty);
     }
+    if parts.len() > MAX_SCHEDULE_ROWS as usize {
+        return Err(ScheduleError::TooManyRows);
+    }
     if total < 0 {
         return Err(ScheduleError::NegativeTotal);
     }
@@ -120,6 +133,9 @@ pub fn monthly_instalments(
 ) -> Result<Vec<ScheduleRow>, ScheduleError> {
     if count == 0 {
         return Err(ScheduleError::Empty);
+    }
+    if count > MAX_SCHEDULE_ROWS {
+        return Err(ScheduleError::TooManyRows);
     }
     if total < 0 {
         return Err(ScheduleError::NegativeTotal);
@@ -246,7 +262,7 @@ pub fn allocate(planned: &[PlannedPayment], actual: &[ActualPayment]) -> Allocat
             spill.push((payment.date, payment.id, left));
         }
     }
-    let mut unallocated = 0;
+    let mut unallocated: i64 = 0;
     for (date, _, mut left) in spill {
         for row in rows.iter_mut().filter(|row| row.remaining > 0) {
             left = pay(row, left, date);
@@ -254,7 +270,7 @@ pub fn allocate(planned: &[PlannedPayment], actual: &[ActualPayment]) -> Allocat
                 break;
             }
         }
-        unallocated += left;
+        unallocated = unallocated.saturating_add(left);
     }
     Allocation { rows, unallocated }
 }
@@ -285,29 +301,25 @@ fn days_overdue(row: &RowState, today: Date) -> Option<i64> {
 pub fn totals(payments: &DealPayments, now: i64, tz: &(impl UtcOffset + ?Sized)) -> Totals {
     let today = local_date_of(now, tz);
     let allocation = allocate(&payments.planned, &payments.actual);
-    let planned = allocation.rows.iter().map(|r| r.amount).sum();
-    let paid = payments.actual.iter().map(|a| a.amount.max(0)).sum::<i64>();
-    let expenses = payments
-        .expenses
-        .iter()
-        .map(|e| e.amount.max(0))
-        .sum::<i64>();
+    let planned = total(allocation.rows.iter().map(|r| r.amount));
+    let paid = total(payments.actual.iter().map(|a| a.amount.max(0)));
+    let expenses = total(payments.expenses.iter().map(|e| e.amount.max(0)));
     let overdue_rows = allocation
         .rows
         .iter()
         .filter_map(|row| days_overdue(row, today).map(|days| (row.remaining, days)));
-    let (overdue, days) = overdue_rows.fold((0, 0), |(sum, max), (remaining, days)| {
-        (sum + remaining, days.max(max))
+    let (overdue, days) = overdue_rows.fold((0i64, 0), |(sum, max), (remaining, days)| {
+        (sum.saturating_add(remaining), days.max(max))
     });
     Totals {
         planned,
         paid,
-        remaining: allocation.rows.iter().map(|r| r.remaining).sum(),
+        remaining: total(allocation.rows.iter().map(|r| r.remaining)),
         overdue,
         days_overdue: days,
         unallocated: allocation.unallocated,
         expenses,
-        margin: paid - expenses,
+        margin: paid.saturating_sub(expenses),
     }
 }
 
@@ -410,31 +422,23 @@ pub fn margin_report(
     let mut facts: BTreeMap<PlanScope, i64> = BTreeMap::new();
     facts.insert(PlanScope::Company, 0);
     for deal in deals {
-        let paid: i64 = deal
-            .payments
-            .actual
-            .iter()
-            .filter(|a| in_month(a.date))
-            .map(|a| a.amount.max(0))
-            .sum();
-        let spent: i64 = deal
-            .payments
-            .expenses
-            .iter()
-            .filter(|e| in_month(e.date))
-            .map(|e| e.amount.max(0))
-            .sum();
+        let actual = deal.payments.actual.iter().filter(|a| in_month(a.date));
+        let spending = deal.payments.expenses.iter().filter(|e| in_month(e.date));
+        let paid = total(actual.map(|a| a.amount.max(0)));
+        let spent = total(spending.map(|e| e.amount.max(0)));
         let has_activity = deal.payments.actual.iter().any(|a| in_month(a.date))
             || deal.payments.expenses.iter().any(|e| in_month(e.date));
         if !has_activity {
             continue;
         }
-        *facts.entry(PlanScope::Company).or_default() += paid - spent;
-        *facts
-            .entry(PlanScope::Manager {
-                user_id: deal.responsible_user_id,
-            })
-            .or_default() += paid - spent;
+        let margin = paid.saturating_sub(spent);
+        let manager = PlanScope::Manager {
+            user_id: deal.responsible_user_id,
+        };
+        for scope in [PlanScope::Company, manager] {
+            let fact = facts.entry(scope).or_default();
+            *fact = fact.saturating_add(margin);
+        }
     }
     for target in targets.iter().filter(|t| t.month == month) {
         facts.entry(target.scope).or_default();
@@ -489,7 +493,7 @@ pub fn may_enter_stage(
         Ok(())
     } else {
         Err(GateRefusal {
-            unpaid: unpaid.iter().map(|r| r.remaining).sum(),
+            unpaid: total(unpaid.iter().map(|r| r.remaining)),
             unpaid_rows: unpaid.len(),
         })
     }

@@ -180,6 +180,14 @@ fn monthly_instalments_clamp_to_the_end_of_the_month() {
         Err(ScheduleError::Empty)
     );
     assert_eq!(
+        monthly_instalments(100, date(2026, 1, 1), u32::MAX),
+        Err(ScheduleError::TooManyRows)
+    );
+    assert_eq!(
+        monthly_instalments(600, date(2026, 1, 1), 600).map(|rows| rows.len()),
+        Ok(600)
+    );
+    assert_eq!(
         check_rows(&[
             ScheduleRow {
                 due: date(2026, 1, 1),
@@ -193,6 +201,24 @@ fn monthly_instalments_clamp_to_the_end_of_the_month() {
         Err(ScheduleError::NonPositiveAmount { index: 1 })
     );
     assert_eq!(check_rows(&[]), Ok(()));
+    // Absurd amounts saturate instead of overflowing.
+    let huge = DealPayments {
+        currency: Currency::RUB,
+        planned: vec![
+            planned(1, date(2026, 1, 1), i64::MAX),
+            planned(2, date(2026, 1, 2), i64::MAX),
+        ],
+        actual: vec![
+            paid(1, date(2026, 1, 1), i64::MAX, None),
+            paid(2, date(2026, 1, 1), i64::MAX, None),
+        ],
+        expenses: vec![],
+    };
+    let sums = totals(&huge, 0, &MOSCOW);
+    assert_eq!(
+        (sums.planned, sums.paid, sums.remaining),
+        (i64::MAX, i64::MAX, 0)
+    );
 }
 
 /// Three planned payments of 1 000.00 and three actual payments, computed by hand.
