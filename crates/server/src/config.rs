@@ -20,6 +20,7 @@
 //! | `refresh_margin_seconds` | `LEAKGUARD_REFRESH_MARGIN` | `3600` |
 //! | `sync_interval_seconds` | `LEAKGUARD_SYNC_INTERVAL` | `3600` (0 disables) |
 //! | `follow_up_days` | `LEAKGUARD_FOLLOW_UP_DAYS` | `3` |
+//! | `webhook_token` | `LEAKGUARD_WEBHOOK_TOKEN` | none: webhooks need no `?token=` |
 //! | `[[long_lived_tokens]]` | `LEAKGUARD_LLT_ACCOUNT_ID`, `LEAKGUARD_LLT_BASE_URL`, `LEAKGUARD_LLT_TOKEN` | none |
 
 use std::net::SocketAddr;
@@ -74,6 +75,8 @@ pub struct Config {
     pub sync_interval_seconds: u64,
     /// Working days between a deal lost outside the card and its follow-up task.
     pub follow_up_days: u32,
+    /// When set, webhooks must arrive as `POST /webhooks/amocrm?token=<this>` (amoCRM signs nothing).
+    pub webhook_token: Option<String>,
     /// Long-lived tokens of private integrations, one per account.
     pub long_lived_tokens: Vec<LongLivedToken>,
 }
@@ -96,6 +99,7 @@ impl Default for Config {
             refresh_margin_seconds: 3600,
             sync_interval_seconds: 3600,
             follow_up_days: 3,
+            webhook_token: None,
             long_lived_tokens: Vec::new(),
         }
     }
@@ -182,6 +186,9 @@ impl Config {
         }
         if let Some(value) = env("LEAKGUARD_FOLLOW_UP_DAYS") {
             self.follow_up_days = parse("LEAKGUARD_FOLLOW_UP_DAYS", value)?;
+        }
+        if let Some(value) = env("LEAKGUARD_WEBHOOK_TOKEN") {
+            self.webhook_token = Some(value).filter(|token| !token.is_empty());
         }
         let llt = (
             env("LEAKGUARD_LLT_ACCOUNT_ID"),

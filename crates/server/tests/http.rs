@@ -285,3 +285,26 @@ async fn the_uninstall_hook_checks_its_signature() {
         sandbox.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_webhook_token_is_required() {
+    let db = fresh_db(&Backend::Sqlite).await;
+    let mut config = server_config(&db);
+    config.workers = 0;
+    config.webhook_token = Some("s3cret-path-token".into());
+    let server = leakguard_server::start(config).await.unwrap();
+    let post = |query: &'static str| {
+        reqwest::Client::new()
+            .post(format!("{}/webhooks/amocrm{query}", server.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(fixture_body("lead_status.txt"))
+            .send()
+    };
+    assert_eq!(post("").await.unwrap().status(), 403);
+    assert_eq!(post("?token=wrong").await.unwrap().status(), 403);
+    assert_eq!(
+        post("?token=s3cret-path-token").await.unwrap().status(),
+        200
+    );
+    server.shutdown().await;
+}

@@ -5,7 +5,7 @@
 pub mod parser;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,8 +25,47 @@ pub struct Receipt {
     pub ignored: usize,
 }
 
+/// The optional `?token=` of the webhook URL.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct HookQuery {
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// True when `given` equals `expected`, compared in constant time.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use hmac::Mac as _;
+    let mac = |text: &str| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"leakguard-webhook-token")
+            .expect("HMAC accepts keys of any length");
+        mac.update(text.as_bytes());
+        mac
+    };
+    mac(given)
+        .verify_slice(&mac(expected).finalize().into_bytes())
+        .is_ok()
+}
+
 /// The webhook endpoint.
-pub async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn receive(
+    State(state): State<AppState>,
+    Query(query): Query<HookQuery>,
+    body: Bytes,
+) -> Response {
+    if let Some(expected) = &state.config.webhook_token {
+        if !query
+            .token
+            .as_deref()
+            .is_some_and(|given| same_secret(given, expected))
+        {
+            state.metrics.error("webhook_token");
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({ "error": "bad webhook token" })),
+            )
+                .into_response();
+        }
+    }
     let hook = match parser::parse(&body) {
         Ok(hook) => hook,
         Err(error) => {

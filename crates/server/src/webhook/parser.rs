@@ -494,7 +494,9 @@ mod tests {
         let mut rng = SplitMix(7);
         for _ in 0..20_000 {
             let len = (rng.next() % 120) as usize;
-            let body: Vec<u8> = (0..len).map(|_| ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize]).collect();
+            let body: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(rng.next() % ALPHABET.len() as u64) as usize])
+                .collect();
             if let Ok(hook) = parse(&body) {
                 for event in &hook.events {
                     let _ = event.dedup_key(1);
@@ -502,7 +504,14 @@ mod tests {
             }
         }
         // Mutations of a real body: truncations and single-byte changes.
-        let real = encode_fixture(&std::fs::read_to_string(format!("{}/tests/fixtures/webhooks/task_events.txt", env!("CARGO_MANIFEST_DIR"))).unwrap()).into_bytes();
+        let real = encode_fixture(
+            &std::fs::read_to_string(format!(
+                "{}/tests/fixtures/webhooks/task_events.txt",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .into_bytes();
         for cut in 0..real.len() {
             let _ = parse(&real[..cut]);
             let mut changed = real.clone();
