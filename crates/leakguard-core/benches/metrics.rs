@@ -101,7 +101,12 @@ fn main() {
     // Monday 19 January 2026, 09:00 UTC.
     let now = 1_768_813_200;
     let (deals, tasks, payments) = data(now);
+    let start = Instant::now();
     let calendar = Calendar::russian();
+    println!(
+        "Calendar::russian() built in {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     let moscow = FixedOffset(3 * 3600);
     let account = Account {
         tz: &moscow,
