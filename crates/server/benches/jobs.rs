@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use leakguard_core::idempotency::{marker, MarkerKind};
 use leakguard_server::config::{Config, LongLivedToken};
 use leakguard_server::jobs::handlers::{TaskJob, TASK_CREATE};
 use leakguard_server::jobs::queue::{self, NewJob};
@@ -78,7 +79,11 @@ async fn run(accounts: usize, jobs_per_account: usize, database_url: Option<Stri
                 lead_id: lead,
                 text: "Bench".into(),
                 complete_till: 1_900_000_000,
-                key: format!("bench-{account}-{index}"),
+                marker: marker(
+                    MarkerKind::Watchdog,
+                    lead,
+                    (account * jobs_per_account + index) as i64,
+                ),
             };
             let new = NewJob::now(
                 1000 + account as i64,

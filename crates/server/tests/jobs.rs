@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use leakguard_core::idempotency::{marker, MarkerKind};
 use leakguard_server::jobs::handlers::{TaskJob, TASK_CREATE};
 use leakguard_server::jobs::queue::{self, NewJob};
 use reqwest::Method;
@@ -15,12 +16,22 @@ use sqlx::Row;
 
 const LOST: u64 = 143;
 
-async fn enqueue_task_job(db: &leakguard_server::db::Db, account_id: i64, lead_id: u64, key: &str) {
+/// The marker of test task number `index` of a lead.
+fn test_marker(lead_id: u64, index: i64) -> String {
+    marker(MarkerKind::Watchdog, lead_id, index)
+}
+
+async fn enqueue_task_job(
+    db: &leakguard_server::db::Db,
+    account_id: i64,
+    lead_id: u64,
+    index: i64,
+) {
     let job = TaskJob {
         lead_id,
-        text: format!("Call back {key}"),
+        text: format!("Call back {index}"),
         complete_till: 1_900_000_000,
-        key: key.into(),
+        marker: test_marker(lead_id, index),
     };
     let new = NewJob::now(account_id, TASK_CREATE, serde_json::to_value(job).unwrap());
     assert!(queue::enqueue(&db.pool, &new).await.unwrap());
@@ -87,7 +98,7 @@ async fn a_lost_deal_gets_one_follow_up_whatever_the_deliveries() {
         assert!(tasks[0]["text"]
             .as_str()
             .unwrap()
-            .starts_with("Follow up: Lost outside the card [LG-"));
+            .starts_with("Follow up: Lost outside the card #lg-r"));
         assert!(tasks[0]["complete_till"].as_i64().unwrap() > 1_700_000_000);
 
         // Once the lead has its open task, more events change nothing.
@@ -117,7 +128,7 @@ async fn a_crash_mid_job_neither_loses_nor_duplicates_the_task() {
         // The task POST is slow; the first instance dies while it is in flight.
         fault(&sandbox, json!({ "method": "POST", "path": "/api/v4/tasks", "kind": "latency", "ms": 1500, "count": 1 })).await;
         let first = leakguard_server::start(config.clone()).await.unwrap();
-        enqueue_task_job(first.db(), account_id, lead_id, "crash-1").await;
+        enqueue_task_job(first.db(), account_id, lead_id, 1).await;
         let in_flight = wait_for(Duration::from_secs(10), || async {
             let row = sqlx::query("SELECT attempts FROM jobs")
                 .fetch_one(&first.db().pool)
@@ -159,15 +170,15 @@ async fn a_retry_after_an_unrecorded_success_finds_the_task_instead_of_posting_a
         let db = fresh_db(&backend).await;
         let config = with_sandbox_token(server_config(&db), &sandbox, account_id);
         let (lead_id, _) = create_lead(&sandbox, "Half done").await;
-        let key = "half-done";
         // A previous attempt recorded its intent and created the task, then died before recording the id.
-        let marker = leakguard_server::jobs::effects::marker(key);
+        let marker = test_marker(lead_id, 1);
+        let key = leakguard_server::jobs::effects::effect_key(account_id, &marker);
         let (status, _) = amo(
             &sandbox,
             Method::POST,
             "/api/v4/tasks",
             Some(json!([{
-                "text": format!("Call back {key} {marker}"), "complete_till": 1_900_000_000,
+                "text": format!("Call back 1 {marker}"), "complete_till": 1_900_000_000,
                 "entity_id": lead_id, "entity_type": "leads"
             }])),
         )
@@ -175,12 +186,12 @@ async fn a_retry_after_an_unrecorded_success_finds_the_task_instead_of_posting_a
         assert_eq!(status, 200);
         let server = leakguard_server::start(config).await.unwrap();
         sqlx::query("INSERT INTO effects (effect_key, account_id, kind, state, created_at, updated_at) VALUES ($1, $2, 'task', 'intent', 0, 0)")
-            .bind(key)
+            .bind(&key)
             .bind(account_id)
             .execute(&server.db().pool)
             .await
             .unwrap();
-        enqueue_task_job(server.db(), account_id, lead_id, key).await;
+        enqueue_task_job(server.db(), account_id, lead_id, 1).await;
         drained(server.db(), Duration::from_secs(20)).await;
         assert_eq!(
             tasks_of(&sandbox, lead_id).await.len(),
@@ -195,7 +206,7 @@ async fn a_retry_after_an_unrecorded_success_finds_the_task_instead_of_posting_a
             .count();
         assert_eq!(posts, 1, "only the simulated first attempt posted");
         let state: String = sqlx::query("SELECT state FROM effects WHERE effect_key = $1")
-            .bind(key)
+            .bind(&key)
             .fetch_one(&server.db().pool)
             .await
             .unwrap()
@@ -223,7 +234,7 @@ async fn a_429_backs_off_for_retry_after_then_succeeds() {
             json!({ "method": "POST", "path": "/api/v4/tasks", "kind": "rate_limit", "count": 1 }),
         )
         .await;
-        enqueue_task_job(server.db(), account_id, lead_id, "throttled").await;
+        enqueue_task_job(server.db(), account_id, lead_id, 1).await;
         drained(server.db(), Duration::from_secs(20)).await;
         assert_eq!(tasks_of(&sandbox, lead_id).await.len(), 1);
         let posts: Vec<Value> = request_log(&sandbox)
@@ -264,8 +275,8 @@ async fn a_403_ban_pauses_the_account_and_shows_it() {
         let server = leakguard_server::start(config).await.unwrap();
         let (lead_id, _) = create_lead(&sandbox, "Banned").await;
         fault(&sandbox, json!({ "method": "POST", "path": "/api/v4/tasks", "kind": "status", "status": 403, "count": 1 })).await;
-        enqueue_task_job(server.db(), account_id, lead_id, "banned-1").await;
-        enqueue_task_job(server.db(), account_id, lead_id, "banned-2").await;
+        enqueue_task_job(server.db(), account_id, lead_id, 1).await;
+        enqueue_task_job(server.db(), account_id, lead_id, 2).await;
         let paused = wait_for(Duration::from_secs(10), || async {
             let account = leakguard_server::accounts::get(server.db(), account_id)
                 .await
@@ -327,7 +338,7 @@ async fn many_jobs_never_exceed_seven_requests_per_second() {
         let server = leakguard_server::start(config).await.unwrap();
         let started = std::time::Instant::now();
         for index in 0..28 {
-            enqueue_task_job(server.db(), account_id, lead_id, &format!("load-{index}")).await;
+            enqueue_task_job(server.db(), account_id, lead_id, index).await;
         }
         drained(server.db(), Duration::from_secs(40)).await;
         let elapsed = started.elapsed();
@@ -370,7 +381,7 @@ async fn two_instances_on_one_database_do_every_job_exactly_once() {
         let first = leakguard_server::start(config.clone()).await.unwrap();
         let second = leakguard_server::start(config).await.unwrap();
         for index in 0..20 {
-            enqueue_task_job(first.db(), account_id, lead_id, &format!("shared-{index}")).await;
+            enqueue_task_job(first.db(), account_id, lead_id, index).await;
         }
         drained(first.db(), Duration::from_secs(40)).await;
         let rows = sqlx::query("SELECT state, attempts FROM jobs")

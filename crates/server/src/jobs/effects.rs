@@ -1,15 +1,16 @@
 //! Idempotent side effects in amoCRM: a retried job never creates a second task.
 //!
-//! Before creating, the intent is written under an idempotency key, leased to the worker; the
-//! created id is written after. A retry that finds a finished key does nothing; one that finds a
-//! live lease waits; one that finds an expired intent (the previous attempt died somewhere around
-//! the request) looks for the task by the marker the key puts into its text and creates it only
-//! when it is not there.
+//! Every effect has a marker (`leakguard_core::idempotency`), written into the task's text; the
+//! account and the marker make its idempotency key. Before creating, the intent is written under
+//! the key, leased to the worker; the created id is written after. A retry that finds a finished
+//! key does nothing; one that finds a live lease waits; one that finds an expired intent (the
+//! previous attempt died somewhere around the request) looks for the task by its marker and
+//! creates it only when it is not there.
 
 use amo_api::query::TasksQuery;
 use amo_api::{NewTask, Saved, Task};
+use leakguard_core::idempotency::{has_marker, with_marker};
 use reqwest::Method;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::amo::{AmoClient, AmoError};
@@ -19,10 +20,9 @@ use crate::jobs::handlers::JobError;
 const INTENT: &str = "intent";
 const DONE: &str = "done";
 
-/// The marker written into the text of a task created under `key`.
-pub fn marker(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    format!("[LG-{}]", hex::encode(&digest[..5]))
+/// The idempotency key of the effect marked `marker` in `account_id`.
+pub fn effect_key(account_id: i64, marker: &str) -> String {
+    format!("{account_id}:{marker}")
 }
 
 /// What a previous attempt left under a key.
@@ -110,7 +110,7 @@ async fn record_done(db: &Db, key: &str, result_id: i64) -> Result<(), AmoError>
     Ok(())
 }
 
-/// Creates `task` (attached to a lead) at most once per `key`; returns the task id.
+/// Creates `task` (attached to a lead) at most once per `marker` in the account; returns the task id.
 ///
 /// `lease_ms` must outlast one request to amoCRM, so that a worker waiting on the key never
 /// takes over an effect whose request is still in flight.
@@ -118,11 +118,11 @@ pub async fn ensure_task(
     db: &Db,
     amo: &AmoClient,
     account_id: i64,
-    key: &str,
+    marker: &str,
     lease_ms: i64,
     mut task: NewTask,
 ) -> Result<u64, JobError> {
-    let marker = marker(key);
+    let key = &effect_key(account_id, marker);
     match claim(db, account_id, key, "task", lease_ms).await? {
         Claim::Done(id) => return Ok(id),
         Claim::Busy => {
@@ -132,7 +132,7 @@ pub async fn ensure_task(
             })
         }
         Claim::TakenOver => {
-            if let Some(id) = find_task(amo, account_id, task.entity_id, &marker).await? {
+            if let Some(id) = find_task(amo, account_id, task.entity_id, marker).await? {
                 record_done(db, key, id as i64).await?;
                 tracing::info!(
                     account_id,
@@ -145,8 +145,8 @@ pub async fn ensure_task(
         }
         Claim::Fresh => {}
     }
-    task.text = format!("{} {marker}", task.text);
-    task.request_id = Some(marker.clone());
+    task.text = with_marker(&task.text, marker);
+    task.request_id = Some(marker.to_owned());
     let reply = amo
         .send(account_id, Method::POST, TasksQuery::PATH, Some(&[task]))
         .await?;
@@ -184,18 +184,6 @@ async fn find_task(
         .await?;
     Ok(tasks
         .into_iter()
-        .find(|task| task.text.contains(marker))
+        .find(|task| has_marker(&task.text, marker))
         .map(|task| task.id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_are_short_stable_and_distinct() {
-        assert_eq!(marker("a"), marker("a"));
-        assert_ne!(marker("a"), marker("b"));
-        assert_eq!(marker("a").len(), "[LG-]".len() + 10);
-    }
 }

@@ -4,6 +4,7 @@
 use amo_api::query::LeadsQuery;
 use amo_api::{Lead, NewTask, STATUS_LOST};
 use leakguard_core::dates::{deadline_after, Calendar, FixedOffset, UtcOffset};
+use leakguard_core::idempotency::{marker, MarkerKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,8 +29,8 @@ pub struct TaskJob {
     pub lead_id: u64,
     pub text: String,
     pub complete_till: i64,
-    /// The idempotency key: one task per key, whatever the number of attempts.
-    pub key: String,
+    /// A `leakguard_core::idempotency` marker: one task per marker, whatever the number of attempts.
+    pub marker: String,
 }
 
 /// What a handler needs.
@@ -117,7 +118,7 @@ pub async fn run(
                 &ctx.db,
                 &ctx.amo,
                 account_id,
-                &job.key,
+                &job.marker,
                 ctx.effect_lease_ms,
                 task,
             )
@@ -167,17 +168,19 @@ pub async fn reconcile_lead(
         &tz,
         &Calendar::russian(),
     );
-    // One follow-up per loss: a lead lost again later (closed_at changes) gets a new one.
-    let key = format!(
-        "{account_id}:followup:{lead_id}:{}",
-        lead.closed_at.unwrap_or(lead.updated_at)
+    // One follow-up per loss, marked like a refusal made in the card: a lead lost again later
+    // (closed_at changes) gets a new one.
+    let marker = marker(
+        MarkerKind::Refusal,
+        lead_id,
+        lead.closed_at.unwrap_or(lead.updated_at),
     );
     let task = NewTask::for_lead(lead_id, format!("Follow up: {}", lead.name), complete_till);
     effects::ensure_task(
         &ctx.db,
         &ctx.amo,
         account_id,
-        &key,
+        &marker,
         ctx.effect_lease_ms,
         task,
     )
