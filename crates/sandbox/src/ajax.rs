@@ -103,7 +103,8 @@ async fn bootstrap(
     })))
 }
 
-/// Saves `{active, fields}` from the settings modal (admins only) and returns the widget entry.
+/// Saves `{active, fields}` from the settings modal (admins only) and returns the widget entry. Switching the widget
+/// on or off installs or uninstalls its integration, with the hooks that go with it.
 async fn save_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -128,17 +129,23 @@ async fn save_settings(
         None | Some(Value::Null) => None,
         Some(_) => return Err(ApiError::bad_request("fields must be an object")),
     };
-    let mut widgets = state.widgets_mut();
-    let widget = widgets
-        .iter_mut()
-        .find(|w| w.archive.code == code)
-        .ok_or_else(|| ApiError::not_found("Widget not found"))?;
-    if let Some(active) = active {
-        widget.active = active;
-    }
     if let Some(fields) = fields {
+        let mut widgets = state.widgets_mut();
+        let widget = widgets
+            .iter_mut()
+            .find(|w| w.archive.code == code)
+            .ok_or_else(|| ApiError::not_found("Widget not found"))?;
         widget.settings = fields;
     }
+    if let Some(active) = active {
+        crate::integration::set_active(&state, &code, active, caller.user_id)
+            .ok_or_else(|| ApiError::not_found("Widget not found"))?;
+    }
+    let widgets = state.widgets();
+    let widget = widgets
+        .iter()
+        .find(|w| w.archive.code == code)
+        .ok_or_else(|| ApiError::not_found("Widget not found"))?;
     Ok(Json(widget.entry(state.cdn_url())))
 }
 
@@ -183,13 +190,17 @@ async fn token(
     Path(code): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     require_session(&caller)?;
-    let (client_uuid, secret) = {
+    let (client_uuid, secret, audience) = {
         let widgets = state.widgets();
         let widget = widgets
             .iter()
             .find(|w| w.archive.code == code)
             .ok_or_else(|| ApiError::not_found("Widget not found"))?;
-        (widget.client_uuid.clone(), widget.secret.clone())
+        (
+            widget.client_uuid.clone(),
+            widget.secret.clone(),
+            widget.audience(&state.config.integration_redirect_base),
+        )
     };
     let now = crate::clock::system_now();
     let (account_id, subdomain) = {
@@ -198,7 +209,7 @@ async fn token(
     };
     let claims = json!({
         "iss": state.app_url(),
-        "aud": state.config.integration_redirect_base,
+        "aud": audience,
         "jti": state.uuid(),
         "iat": now,
         "nbf": now,

@@ -46,6 +46,8 @@ pub struct Caller {
     pub lang: String,
     /// Whether the call came with a session cookie (ajax endpoints need one).
     pub has_session: bool,
+    /// The widget code of the integration whose OAuth token made the call.
+    pub integration: Option<String>,
 }
 
 /// The value of cookie `name`.
@@ -74,8 +76,10 @@ pub fn identify(state: &SandboxState, headers: &HeaderMap) -> Option<Caller> {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
+    let mut integration = None;
     let (user_id, client, key, lang, has_session) = if let Some(token) = bearer {
         let user_id = state.token_user(token)?;
+        integration = state.token_widget(token);
         (
             user_id,
             ClientKind::Bearer,
@@ -103,5 +107,6 @@ pub fn identify(state: &SandboxState, headers: &HeaderMap) -> Option<Caller> {
         key,
         lang,
         has_session,
+        integration,
     })
 }

@@ -38,6 +38,11 @@ pub struct WidgetSource {
     pub client_uuid: Option<String>,
     /// The integration's secret key used to sign `X-Auth-Token`; derived from the seed when `None`.
     pub secret: Option<String>,
+    /// The integration's Redirect URI (install hook target and OAuth `redirect_uri`); `None` for a widget
+    /// uploaded without one, which then starts installed and sends no install hook.
+    pub redirect_uri: Option<String>,
+    /// The integration's revoke hook URL (`revoke_access_hook_uri`), called when the widget is uninstalled.
+    pub revoke_uri: Option<String>,
 }
 
 impl WidgetSource {
@@ -49,6 +54,8 @@ impl WidgetSource {
             optional: false,
             client_uuid: None,
             secret: None,
+            redirect_uri: None,
+            revoke_uri: None,
         }
     }
 }
@@ -63,6 +70,31 @@ pub enum OverLimit {
     Clamp,
 }
 
+/// What happens to a refresh token once it has been used (amocrm-api-v4.md §12.3; the docs disagree).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotation {
+    /// amoCRM RU: the used refresh token dies at once.
+    #[default]
+    SingleUse,
+    /// Kommo: the used refresh token keeps working until the new pair is first used.
+    Grace,
+}
+
+impl std::str::FromStr for Rotation {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        match s {
+            "single_use" => Ok(Rotation::SingleUse),
+            "grace" => Ok(Rotation::Grace),
+            other => {
+                anyhow::bail!("unknown rotation policy {other:?} (expected single_use or grace)")
+            }
+        }
+    }
+}
+
 /// Account behaviours that differ between real accounts or are unconfirmed in the docs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -75,6 +107,8 @@ pub struct ApiOptions {
     pub over_limit: OverLimit,
     /// When true every API call answers 402 "Payment required" (an unpaid account, §14 item 1).
     pub payment_required: bool,
+    /// The refresh-token rotation policy of `/oauth2/access_token` (§12.3, §14 item 14).
+    pub refresh_rotation: Rotation,
 }
 
 impl Default for ApiOptions {
@@ -84,6 +118,7 @@ impl Default for ApiOptions {
             users_require_admin: true,
             over_limit: OverLimit::Reject,
             payment_required: false,
+            refresh_rotation: Rotation::SingleUse,
         }
     }
 }

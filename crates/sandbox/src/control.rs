@@ -1,4 +1,5 @@
-//! Test control endpoints under `/__sandbox/` (no auth; the listener is loopback-only): log, faults, reset, clock, showcase ids.
+//! Test control endpoints under `/__sandbox/` (no auth; the listener is loopback-only): log, faults, reset, clock,
+//! showcase ids, options, integrations and their OAuth codes and tokens.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -25,6 +26,21 @@ pub fn router() -> Router<AppState> {
         .route("/__sandbox/clock", get(clock).post(set_clock))
         .route("/__sandbox/demo", get(demo))
         .route("/__sandbox/options", get(options).post(set_options))
+        .route("/__sandbox/integrations", get(integrations))
+        .route("/__sandbox/oauth/code", axum::routing::post(oauth_code))
+        .route(
+            "/__sandbox/oauth/long_lived",
+            axum::routing::post(long_lived),
+        )
+        .route("/__sandbox/oauth/hooks", get(oauth_hooks))
+}
+
+fn not_found(detail: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": detail.to_string()})),
+    )
+        .into_response()
 }
 
 fn bad(detail: impl std::fmt::Display) -> Response {
@@ -139,4 +155,97 @@ async fn set_options(State(state): State<AppState>, body: axum::body::Bytes) -> 
         }
         Err(err) => bad(err),
     }
+}
+
+/// Every widget's integration with its keys, as the integration's "Keys" tab shows them.
+async fn integrations(State(state): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .widgets()
+        .iter()
+        .map(|w| {
+            json!({
+                "widget": w.archive.code, "client_id": w.client_uuid, "client_secret": w.secret,
+                "redirect_uri": w.redirect_uri, "revoke_uri": w.revoke_uri, "installed": w.active,
+            })
+        })
+        .collect();
+    Json(Value::Array(list))
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    widget: String,
+    user: Option<u64>,
+}
+
+/// The `client_id` of widget `code`'s integration.
+fn client_id(state: &AppState, code: &str) -> Option<String> {
+    state
+        .widgets()
+        .iter()
+        .find(|w| w.archive.code == code)
+        .map(|w| w.client_uuid.clone())
+}
+
+/// `{"widget", "user"?}` → a fresh authorization code (valid 20 minutes), like the one on the integration's Keys tab.
+async fn oauth_code(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let request: CodeRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return bad(err),
+    };
+    let Some(client_id) = client_id(&state, &request.widget) else {
+        return not_found(format!("no widget {:?}", request.widget));
+    };
+    let user = request
+        .user
+        .unwrap_or_else(|| state.store().showcase.admin_user_id);
+    if state.store().user(user).is_none() {
+        return bad(format!("no user {user}"));
+    }
+    let code = state.oauth.issue_code(&client_id, user, state.clock.now());
+    Json(json!({"code": code, "referer": state.account_claims().host, "client_id": client_id}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LongLivedRequest {
+    widget: String,
+    days: i64,
+    user: Option<u64>,
+}
+
+/// `{"widget", "days", "user"?}` → a long-lived token of 1 day to 5 years, acting as the admin by default.
+async fn long_lived(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let request: LongLivedRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return bad(err),
+    };
+    if !(1..=crate::oauth::MAX_LONG_LIVED_DAYS).contains(&request.days) {
+        return bad(format!(
+            "days must be 1 to {}",
+            crate::oauth::MAX_LONG_LIVED_DAYS
+        ));
+    }
+    let Some(client_id) = client_id(&state, &request.widget) else {
+        return not_found(format!("no widget {:?}", request.widget));
+    };
+    let user = request
+        .user
+        .unwrap_or_else(|| state.store().showcase.admin_user_id);
+    if state.store().user(user).is_none() {
+        return bad(format!("no user {user}"));
+    }
+    let (token, expires_at) = state.oauth.long_lived(
+        &client_id,
+        user,
+        &state.account_claims(),
+        request.days,
+        state.clock.now(),
+    );
+    Json(json!({"token_type": "Bearer", "access_token": token, "expires_at": expires_at}))
+        .into_response()
+}
+
+async fn oauth_hooks(State(state): State<AppState>) -> Json<Value> {
+    Json(serde_json::to_value(state.integration_hooks.all()).unwrap_or_default())
 }

@@ -33,7 +33,9 @@ pub mod control;
 pub mod demo;
 pub mod faults;
 pub mod hal;
+pub mod integration;
 pub mod jwt;
+pub mod oauth;
 pub mod pages;
 pub mod problem;
 pub mod query;
@@ -44,6 +46,6 @@ pub mod server;
 pub mod state;
 pub mod widgets;
 
-pub use config::{ApiOptions, Config, Fixture, OverLimit, RateLimit, WidgetSource};
+pub use config::{ApiOptions, Config, Fixture, OverLimit, RateLimit, Rotation, WidgetSource};
 pub use server::{start, Running};
 pub use state::SandboxState;

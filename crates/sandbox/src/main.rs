@@ -1,10 +1,12 @@
-//! Command-line entry point: `leakguard-sandbox [--port N] [--cdn-port N] [--widget CODE=PATH.zip]... [--fixture demo|empty] [--deals N] [--seed N] [--host-dir DIR]`.
+//! Command-line entry point: `leakguard-sandbox [--port N] [--cdn-port N] [--widget CODE=PATH.zip]...
+//! [--integration CODE=REDIRECT_URI]... [--revoke-hook CODE=URL]... [--refresh-rotation single_use|grace]
+//! [--fixture demo|empty] [--deals N] [--seed N] [--host-dir DIR]`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
-use leakguard_sandbox::{Config, Fixture, WidgetSource};
+use leakguard_sandbox::{Config, Fixture, Rotation, WidgetSource};
 use serde_json::json;
 
 /// A local amoCRM for LeakGuard: fake pages, API v4 and a widget CDN on two loopback origins.
@@ -20,6 +22,15 @@ struct Cli {
     /// A widget archive to serve, as CODE=PATH.zip (repeatable). Default: leakguard=dist/widget.zip when it exists.
     #[arg(long = "widget", value_name = "CODE=PATH.zip", value_parser = parse_widget)]
     widgets: Vec<WidgetSource>,
+    /// The Redirect URI of a widget's integration, as CODE=URL (repeatable); such a widget starts not installed.
+    #[arg(long = "integration", value_name = "CODE=REDIRECT_URI", value_parser = parse_pair)]
+    integrations: Vec<(String, String)>,
+    /// The revoke hook URL of a widget's integration, as CODE=URL (repeatable).
+    #[arg(long = "revoke-hook", value_name = "CODE=URL", value_parser = parse_pair)]
+    revoke_hooks: Vec<(String, String)>,
+    /// What happens to a used refresh token: single_use (amoCRM) or grace (Kommo).
+    #[arg(long, default_value = "single_use")]
+    refresh_rotation: Rotation,
     /// Starting data: demo or empty.
     #[arg(long, default_value = "demo")]
     fixture: Fixture,
@@ -32,6 +43,15 @@ struct Cli {
     /// Directory of the fake amoCRM frontend (default: the crate's host/ directory).
     #[arg(long)]
     host_dir: Option<PathBuf>,
+}
+
+fn parse_pair(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((code, value)) if !code.is_empty() && !value.is_empty() => {
+            Ok((code.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected CODE=URL, got {raw:?}")),
+    }
 }
 
 fn parse_widget(raw: &str) -> Result<WidgetSource, String> {
@@ -48,14 +68,32 @@ fn parse_widget(raw: &str) -> Result<WidgetSource, String> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let defaults = Config::default();
+    let mut widgets = if cli.widgets.is_empty() {
+        defaults.widgets.clone()
+    } else {
+        cli.widgets
+    };
+    for (code, uri) in &cli.integrations {
+        let widget = widgets
+            .iter_mut()
+            .find(|w| &w.code == code)
+            .with_context(|| format!("--integration {code}=…: no widget {code}"))?;
+        widget.redirect_uri = Some(uri.clone());
+    }
+    for (code, uri) in &cli.revoke_hooks {
+        let widget = widgets
+            .iter_mut()
+            .find(|w| &w.code == code)
+            .with_context(|| format!("--revoke-hook {code}=…: no widget {code}"))?;
+        widget.revoke_uri = Some(uri.clone());
+    }
+    let mut api = defaults.api.clone();
+    api.refresh_rotation = cli.refresh_rotation;
     let config = Config {
         port: cli.port,
         cdn_port: cli.cdn_port,
-        widgets: if cli.widgets.is_empty() {
-            defaults.widgets.clone()
-        } else {
-            cli.widgets
-        },
+        widgets,
+        api,
         fixture: cli.fixture,
         deals: cli.deals,
         seed: cli.seed,

@@ -33,6 +33,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), gate));
     Router::new()
         .merge(gated)
+        .route(
+            "/oauth2/access_token",
+            axum::routing::post(crate::oauth::access_token),
+        )
         .merge(crate::pages::router(&state))
         .merge(crate::control::router())
         .layer(middleware::map_response_with_state(

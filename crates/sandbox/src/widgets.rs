@@ -28,7 +28,9 @@ pub struct WidgetArchive {
 impl WidgetArchive {
     /// Whether the file on disk changed since it was read.
     pub fn is_stale(&self) -> bool {
-        let now = std::fs::metadata(&self.source).and_then(|m| m.modified()).ok();
+        let now = std::fs::metadata(&self.source)
+            .and_then(|m| m.modified())
+            .ok();
         now.is_some() && now != self.modified
     }
 }
@@ -91,6 +93,10 @@ pub struct Widget {
     pub active: bool,
     /// Saved settings field values.
     pub settings: Map<String, Value>,
+    /// The integration's Redirect URI (install hook target, OAuth `redirect_uri`).
+    pub redirect_uri: Option<String>,
+    /// The integration's revoke hook URL.
+    pub revoke_uri: Option<String>,
 }
 
 impl Widget {
@@ -123,6 +129,56 @@ impl Widget {
         } else {
             "installed"
         }
+    }
+
+    /// The `aud` of the widget's one-time tokens: the base (scheme, host, port) of the integration's Redirect URI,
+    /// or `fallback` when it has none (amocrm-widget-platform.md §4.2).
+    pub fn audience(&self, fallback: &str) -> String {
+        self.redirect_uri
+            .as_deref()
+            .and_then(|uri| reqwest::Url::parse(uri).ok())
+            .map(|url| url.origin().ascii_serialization())
+            .filter(|origin| origin != "null")
+            .unwrap_or_else(|| fallback.to_owned())
+    }
+
+    /// The manifest's settings fields as `/api/v4/widgets` describes them (`settings_template`).
+    pub fn settings_template(&self) -> Vec<Value> {
+        let i18n = self
+            .archive
+            .files
+            .get("i18n/ru.json")
+            .and_then(|bytes| serde_json::from_slice::<Value>(bytes).ok());
+        self.archive
+            .manifest
+            .get("settings")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(key, field)| {
+                let name = field.get("name").and_then(Value::as_str).unwrap_or(key);
+                let shown = i18n
+                    .as_ref()
+                    .and_then(|lang| lang.pointer(&format!("/{}", name.replace('.', "/"))))
+                    .and_then(Value::as_str)
+                    .unwrap_or(name);
+                json!({
+                    "key": key,
+                    "name": shown,
+                    "type": field.get("type").cloned().unwrap_or(json!("text")),
+                    "is_required": field.get("required").and_then(Value::as_bool).unwrap_or(false),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the manifest declares `location`.
+    pub fn has_location(&self, location: &str) -> bool {
+        self.archive
+            .manifest
+            .get("locations")
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.iter().any(|v| v.as_str() == Some(location)))
     }
 
     /// The base URL of the widget's files on the CDN origin, without a trailing slash.

@@ -713,12 +713,24 @@ async fn rebuilt_archive_is_reloaded() {
     let config = common::config();
     let path = config.widgets[0].path.clone();
     let sb = Sandbox::with(config).await;
-    let cookie = sb.session_for(sb.demo().await["admin_user_id"].as_u64().unwrap()).await;
+    let cookie = sb
+        .session_for(sb.demo().await["admin_user_id"].as_u64().unwrap())
+        .await;
     std::thread::sleep(Duration::from_millis(20));
     let rebuilt = common::widget_zip(&common::scratch("rebuilt"), "0.3.2");
     std::fs::copy(rebuilt, &path).unwrap();
-    let (_, boot) = send(sb.client.get(format!("{}/ajax/sandbox/bootstrap", sb.app)).header("cookie", &cookie)).await;
+    let (_, boot) = send(
+        sb.client
+            .get(format!("{}/ajax/sandbox/bootstrap", sb.app))
+            .header("cookie", &cookie),
+    )
+    .await;
     assert_eq!(boot["widgets"][0]["version"], "0.3.2");
-    let response = sb.client.get(format!("{}/widgets/leakguard/0.3.2/script.js", sb.cdn)).send().await.unwrap();
+    let response = sb
+        .client
+        .get(format!("{}/widgets/leakguard/0.3.2/script.js", sb.cdn))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }

@@ -12,6 +12,7 @@ pub mod tags;
 pub mod tasks;
 pub mod users;
 pub mod validate;
+pub mod widgets;
 
 use axum::Router;
 use serde_json::{Map, Value};
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(custom_fields::routes())
         .merge(catalogs::routes())
         .merge(links::routes())
+        .merge(widgets::routes())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
 }

@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 use crate::clock::Clock;
 use crate::config::{ApiOptions, Config, Fixture};
 use crate::faults::Faults;
+use crate::integration::HookLog;
+use crate::oauth::{AccountClaims, Client, OAuth};
 use crate::ratelimit::RateLimiter;
 use crate::requestlog::RequestLog;
 use crate::widgets::{Widget, WidgetArchive};
@@ -58,6 +60,12 @@ pub struct SandboxState {
     pub faults: Faults,
     /// The log of API and ajax calls.
     pub log: RequestLog,
+    /// Authorization codes and OAuth tokens issued to integrations.
+    pub oauth: OAuth,
+    /// Install and revoke hooks sent to integrations.
+    pub integration_hooks: HookLog,
+    /// The HTTP client of every outgoing hook.
+    pub http: reqwest::Client,
     /// The configuration the sandbox was started with.
     pub config: Config,
 }
@@ -88,6 +96,9 @@ impl SandboxState {
             limiter: RateLimiter::new(config.rate_limit.clone()),
             faults: Faults::default(),
             log: RequestLog::default(),
+            oauth: OAuth::new(config.seed),
+            integration_hooks: HookLog::default(),
+            http: reqwest::Client::new(),
             config,
         }
     }
@@ -102,14 +113,17 @@ impl SandboxState {
         self.store.write().expect("store lock")
     }
 
-    /// Replaces the data with a fresh fixture and restores widget settings; sessions and tokens stay valid.
+    /// Replaces the data with a fresh fixture and restores each widget's starting install state and settings.
+    /// Sessions and the sandbox's own tokens stay valid; integrations' codes and OAuth tokens are forgotten.
     pub fn reset(&self, fixture: Fixture, seed: u64, deals: usize) {
         let store = crate::demo::build(fixture, seed, deals, self.clock.now());
         *self.store_mut() = store;
         for widget in self.widgets.write().expect("widgets lock").iter_mut() {
-            widget.active = true;
+            widget.active = widget.redirect_uri.is_none();
             widget.settings = Map::new();
         }
+        self.oauth.clear();
+        self.integration_hooks.clear();
         self.faults.clear();
         self.limiter.clear();
     }
@@ -139,9 +153,49 @@ impl SandboxState {
         token
     }
 
-    /// The user a bearer token acts as.
+    /// The user a bearer token acts as: the sandbox's own tokens, or a live OAuth or long-lived integration token.
     pub fn token_user(&self, token: &str) -> Option<u64> {
-        self.tokens.lock().expect("tokens lock").get(token).copied()
+        let own = self.tokens.lock().expect("tokens lock").get(token).copied();
+        own.or_else(|| {
+            self.oauth
+                .bearer(token, self.clock.now())
+                .map(|bearer| bearer.user_id)
+        })
+    }
+
+    /// The integration (widget code) a live OAuth token belongs to; `None` for the sandbox's own tokens.
+    pub fn token_widget(&self, token: &str) -> Option<String> {
+        let bearer = self.oauth.bearer(token, self.clock.now())?;
+        self.widgets()
+            .iter()
+            .find(|w| w.client_uuid == bearer.client_id)
+            .map(|w| w.archive.code.clone())
+    }
+
+    /// Every widget's integration as the token endpoint sees it.
+    pub fn oauth_clients(&self) -> Vec<Client> {
+        self.widgets()
+            .iter()
+            .map(|w| Client {
+                code: w.archive.code.clone(),
+                client_id: w.client_uuid.clone(),
+                secret: w.secret.clone(),
+                redirect_uri: w.redirect_uri.clone(),
+            })
+            .collect()
+    }
+
+    /// The account id and host put into access tokens and hooks (`referer`).
+    pub fn account_claims(&self) -> AccountClaims {
+        let app = self.app_url();
+        AccountClaims {
+            account_id: self.store().account.id,
+            host: app
+                .strip_prefix("http://")
+                .or_else(|| app.strip_prefix("https://"))
+                .unwrap_or(app)
+                .to_owned(),
+        }
     }
 
     /// Opens a session for `user_id` and returns its id.
@@ -222,7 +276,9 @@ impl SandboxState {
     }
 }
 
-/// A widget as installed at start: active, no settings, ids and secret from the seed unless configured.
+/// A widget as uploaded at start: no settings, ids and secret from the seed unless configured. A widget whose
+/// integration has a Redirect URI starts not installed, so that installing it sends the install hook; others start
+/// installed.
 fn install_widget(config: &Config, index: usize, archive: WidgetArchive) -> Widget {
     let source = config.widgets.iter().find(|w| w.code == archive.code);
     let code_hash = archive.code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
@@ -235,13 +291,16 @@ fn install_widget(config: &Config, index: usize, archive: WidgetArchive) -> Widg
     let secret = source
         .and_then(|s| s.secret.clone())
         .unwrap_or_else(|| random_token(&mut rng, 64));
+    let redirect_uri = source.and_then(|s| s.redirect_uri.clone());
     Widget {
         archive,
         id: 1_200_001 + index as u64,
         client_uuid,
         secret,
-        active: true,
+        active: redirect_uri.is_none(),
         settings: Map::new(),
+        redirect_uri,
+        revoke_uri: source.and_then(|s| s.revoke_uri.clone()),
     }
 }
 

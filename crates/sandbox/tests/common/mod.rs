@@ -174,3 +174,150 @@ pub fn cookie_pair(response: &reqwest::Response) -> String {
         .unwrap();
     header.split(';').next().unwrap().to_owned()
 }
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Hit {
+    /// The query (or a form body) as `key → value` pairs in order.
+    pub fn pairs(text: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(text.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    /// The value of query parameter `key`.
+    pub fn param(&self, key: &str) -> Option<String> {
+        Self::pairs(&self.query)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The value of form field `key` of the body.
+    pub fn field(&self, key: &str) -> Option<String> {
+        Self::pairs(&self.body)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inbox {
+    hits: Vec<Hit>,
+    status: u16,
+    delay_ms: u64,
+}
+
+/// A tiny HTTP server on a free loopback port that records every request and answers a settable status.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    pub url: String,
+    inbox: std::sync::Arc<std::sync::Mutex<Inbox>>,
+}
+
+impl Receiver {
+    /// Starts a receiver answering 200.
+    pub async fn start() -> Receiver {
+        let inbox = std::sync::Arc::new(std::sync::Mutex::new(Inbox {
+            status: 200,
+            ..Inbox::default()
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let shared = inbox.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let inbox = shared.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let bytes = axum::body::to_bytes(body, 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                let (status, delay) = {
+                    let mut inbox = inbox.lock().unwrap();
+                    inbox.hits.push(Hit {
+                        method: parts.method.to_string(),
+                        path: parts.uri.path().to_owned(),
+                        query: parts.uri.query().unwrap_or("").to_owned(),
+                        headers: parts.headers.clone(),
+                        body: String::from_utf8_lossy(&bytes).into_owned(),
+                    });
+                    (inbox.status, inbox.delay_ms)
+                };
+                if delay > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                }
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, inbox }
+    }
+
+    /// Answers `status` from now on.
+    pub fn answer(&self, status: u16) {
+        self.inbox.lock().unwrap().status = status;
+    }
+
+    /// Waits `ms` before answering from now on.
+    pub fn delay(&self, ms: u64) {
+        self.inbox.lock().unwrap().delay_ms = ms;
+    }
+
+    /// Every request so far.
+    pub fn hits(&self) -> Vec<Hit> {
+        self.inbox.lock().unwrap().hits.clone()
+    }
+
+    /// Waits up to 5 s until at least `n` requests arrived, then returns them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<Hit> {
+        for _ in 0..100 {
+            let hits = self.hits();
+            if hits.len() >= n {
+                return hits;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let hits = self.hits();
+        panic!("expected {n} requests, got {}: {hits:#?}", hits.len());
+    }
+}
+
+impl Sandbox {
+    /// POSTs JSON to a `/__sandbox/*` control endpoint: status and JSON body.
+    pub async fn control(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        send(self.client.post(format!("{}{path}", self.app)).json(&body)).await
+    }
+
+    /// Moves the sandbox clock to system time plus `seconds`.
+    pub async fn shift_clock(&self, seconds: i64) {
+        let (status, _) = self
+            .control(
+                "/__sandbox/clock",
+                serde_json::json!({"offset_seconds": seconds}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    /// A bearer token for `user` (like that user's long-lived token).
+    pub fn token_for(&self, user: u64) -> String {
+        self.running.state().issue_token(user)
+    }
+}
