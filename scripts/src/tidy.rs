@@ -68,11 +68,13 @@ fn every_rust_file_opens_with_a_doc_line() {
 
 #[test]
 fn listeners_and_closures_are_never_leaked_with_forget() {
+    // Built from parts so this file does not match itself.
+    let needle = [".forg", "et()"].concat();
     for file in rust_files() {
         let text = std::fs::read_to_string(&file).unwrap();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap();
-            assert!(!code.contains(".forget()"), "{}:{}: owned listeners only, no forget()", file.display(), n + 1);
+            assert!(!code.contains(&needle), "{}:{}: owned listeners only, never leaked with {needle}", file.display(), n + 1);
         }
     }
 }
