@@ -1,31 +1,43 @@
-//! The lead-card location: mounts our root into the card's right column, loads the deal's open tasks,
-//! asks the core for the next-step status and keeps the panel up to date until `destroy` drops it.
+//! The lead-card location: mounts our root into the card's right column, checks the deal's open tasks
+//! once, keeps them current from the card's own task events and shows the next-step panel; the
+//! mandatory-next-step guard (`crate::guard`) decides on the same state.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use amo_api::tasks::EntityType;
 use amo_api::Task;
-use leakguard_core::tasks::{next_step, NextStep, OpenTask};
+use leakguard_core::deal::{is_closed_status, UserContext};
+use leakguard_core::guard::{GuardDecision, OpenTaskKnowledge};
+use leakguard_core::settings::Settings;
+use leakguard_core::tasks::{next_step, OpenTask};
 use web_sys::Element;
 
+use crate::audit::AuditEvent;
 use crate::dom::{self, Listener, Owned};
-use crate::effects::{self, http};
+use crate::effects::http::{self, HttpError};
+use crate::effects::{self};
 use crate::error::Error;
+use crate::guard::book::TaskBook;
+use crate::guard::{self, Guard};
 use crate::host::{self, Widget};
-use crate::intl::DateFormat;
-use crate::render::card::{draw, view, Panel};
+use crate::intl::{DateFormat, DateStyle, Zone};
+use crate::render::card::{draw, view, Panel, PanelButton};
 use crate::render::Texts;
 
-/// The mounted panel of one open lead card. Dropping it removes everything it added to the page.
+/// The mounted panel and guard of one open lead card. Dropping it removes everything it added to the page.
 #[derive(Debug)]
 pub struct CardApp(Rc<Card>);
 
 #[derive(Debug)]
-struct Card {
-    widget: Widget,
-    lead_id: u64,
+pub(crate) struct Card {
+    pub(crate) widget: Widget,
+    pub(crate) lead_id: u64,
     dates: DateFormat,
+    /// Deadlines in the coming days, with the weekday (the dialog's presets).
+    pub(crate) weekday_dates: DateFormat,
+    /// The account's zone, for the core's working-day deadlines.
+    pub(crate) zone: Zone,
     /// Our one element in the card's widget block (`data-leakguard-root`).
     root: Owned,
     /// The stylesheet link, when this card added it.
@@ -36,11 +48,19 @@ struct Card {
     request: RefCell<Option<http::InFlight>>,
     /// Counts loads, so an answer to an older load is ignored.
     loads: Cell<u32>,
+    /// Why the last check failed.
+    last_error: Cell<Option<HttpError>>,
+    pub(crate) settings: Settings,
+    pub(crate) user: UserContext,
+    pub(crate) book: RefCell<TaskBook>,
+    pub(crate) guard: Guard,
 }
 
 impl CardApp {
-    /// Draws the widget block, mounts our root into its body and shows the first state.
-    pub fn mount(widget: Widget, lead_id: u64) -> Result<Self, Error> {
+    /// Draws the widget block, mounts our root into its body, arms the guard as the deal needs and
+    /// shows the first state. `reopen` opens the dialog as soon as the tasks are known (the manager
+    /// came back after leaving with browser Back).
+    pub fn mount(widget: Widget, lead_id: u64, reopen: bool) -> Result<Self, Error> {
         let body = block_body(&widget)?;
         let root = dom::element("div", "leakguard-card")?;
         root.set_attribute("data-leakguard-root", "")?;
@@ -55,11 +75,19 @@ impl CardApp {
             }
             None => None,
         };
+        let language = host::user_language();
+        let timezone = host::account_timezone();
+        let code = widget.code().unwrap_or_default();
         let card = Card {
-            dates: DateFormat::new(
-                host::user_language().as_deref(),
-                host::account_timezone().as_deref(),
+            dates: DateFormat::new(language.as_deref(), timezone.as_deref()),
+            weekday_dates: DateFormat::with_style(
+                DateStyle::Weekday,
+                language.as_deref(),
+                timezone.as_deref(),
             ),
+            zone: Zone::new(timezone.as_deref()),
+            settings: crate::settings::load(&widget.config()).unwrap_or_default(),
+            user: host::current_user().unwrap_or_default(),
             widget,
             lead_id,
             root,
@@ -67,13 +95,18 @@ impl CardApp {
             listener: RefCell::new(None),
             request: RefCell::new(None),
             loads: Cell::new(0),
+            last_error: Cell::new(None),
+            book: RefCell::new(TaskBook::default()),
+            guard: Guard::new(&code, reopen),
         };
         let card = Rc::new(card);
-        card.show(&if lead_id == 0 {
-            Panel::NewCard
-        } else {
-            Panel::Loading
-        });
+        if lead_id > 0 {
+            guard::attach(&card);
+            if reopen {
+                guard::record(&card, AuditEvent::ReturnedAfterBack);
+            }
+        }
+        guard::refresh(&card);
         Ok(Self(card))
     }
 
@@ -92,7 +125,7 @@ impl CardApp {
         Ok(())
     }
 
-    /// Starts the first load of a saved deal (`init`); later calls do nothing.
+    /// Starts the first check of a saved deal (`init`); later calls do nothing.
     pub fn start(&self) {
         if self.0.lead_id > 0 && self.0.loads.get() == 0 {
             load(&self.0);
@@ -107,15 +140,42 @@ fn block_body(widget: &Widget) -> Result<Element, Error> {
 }
 
 impl Card {
-    fn show(self: &Rc<Self>, panel: &Panel) {
+    /// Redraws the panel for the current state; `decision` is the guard's.
+    pub(crate) fn show_panel(self: &Rc<Self>, decision: GuardDecision) {
+        let panel = if self.lead_id == 0 {
+            Panel::NewCard
+        } else {
+            let status = host::current_lead_status().unwrap_or_default();
+            let now = effects::now_unix();
+            match self.book.borrow().knowledge() {
+                _ if is_closed_status(status) => Panel::Ready(next_step(status, &[], now)),
+                OpenTaskKnowledge::Unknown => Panel::Loading,
+                OpenTaskKnowledge::Failed => {
+                    Panel::Failed(self.last_error.get().unwrap_or(HttpError::Network))
+                }
+                OpenTaskKnowledge::Known(_) => {
+                    Panel::Ready(next_step(status, &self.book.borrow().tasks(), now))
+                }
+            }
+        };
         let weak = Rc::downgrade(self);
         let drawn = draw(
             self.root.element(),
-            &view(panel, self.as_ref()),
-            move || retry(&weak),
+            &view(&panel, decision == GuardDecision::Block, self.as_ref()),
+            move |button| on_panel_button(&weak, button),
         );
         // A failed drawing leaves the previous content; there is nothing better to show.
         *self.listener.borrow_mut() = drawn.ok().flatten();
+    }
+
+    /// Why the last check failed, if it did.
+    pub(crate) fn last_error(&self) -> Option<HttpError> {
+        self.last_error.get()
+    }
+
+    /// Whether a check is running.
+    pub(crate) fn checking(&self) -> bool {
+        self.request.borrow().is_some()
     }
 }
 
@@ -129,34 +189,49 @@ impl Texts for Card {
     }
 }
 
-/// The retry button's handler: starts a new load after the click handler has returned,
-/// because the load redraws the panel and so drops the listener that is running.
-fn retry(card: &Weak<Card>) {
+impl Drop for Card {
+    fn drop(&mut self) {
+        guard::remember_exit(self);
+    }
+}
+
+/// The panel button's handler: acts after the click handler has returned, because both actions
+/// redraw the panel and so drop the listener that is running.
+fn on_panel_button(card: &Weak<Card>, button: PanelButton) {
     let card = card.clone();
     wasm_bindgen_futures::spawn_local(async move {
         if let Some(card) = card.upgrade() {
-            load(&card);
+            match button {
+                PanelButton::Retry => load(&card),
+                PanelButton::Plan => guard::open_manual(&card),
+            }
         }
     });
 }
 
-/// Shows the loading state and asks amoCRM for the deal's open tasks, unless the deal is already closed.
-fn load(card: &Rc<Card>) {
+/// Asks amoCRM for the deal's open tasks, unless the deal is closed (nothing to check then).
+pub(crate) fn load(card: &Rc<Card>) {
     let generation = card.loads.get() + 1;
     card.loads.set(generation);
     drop(card.request.take());
     let status = host::current_lead_status().unwrap_or_default();
-    if let closed @ NextStep::Closed { .. } = next_step(status, &[], effects::now_unix()) {
-        card.show(&Panel::Ready(closed));
+    if is_closed_status(status) {
+        guard::refresh(card);
         return;
     }
     let request = match http::InFlight::new() {
         Ok(request) => request,
-        Err(error) => return card.show(&Panel::Failed(error)),
+        Err(error) => {
+            card.last_error.set(Some(error));
+            card.book.borrow_mut().check_failed();
+            guard::refresh(card);
+            return;
+        }
     };
     let signal = request.signal();
     *card.request.borrow_mut() = Some(request);
-    card.show(&Panel::Loading);
+    card.book.borrow_mut().checking();
+    guard::refresh(card);
     let lead_id = card.lead_id;
     let weak = Rc::downgrade(card);
     wasm_bindgen_futures::spawn_local(async move {
@@ -166,25 +241,25 @@ fn load(card: &Rc<Card>) {
             return;
         };
         card.request.take();
-        let panel = match result {
+        match result {
             Ok(tasks) => {
-                let status = host::current_lead_status().unwrap_or_default();
-                Panel::Ready(next_step(
-                    status,
-                    &open_tasks(lead_id, tasks),
-                    effects::now_unix(),
-                ))
+                card.last_error.set(None);
+                card.book.borrow_mut().checked(open_tasks(lead_id, tasks));
+                card.guard.checked();
             }
-            Err(error) => Panel::Failed(error),
-        };
-        card.show(&panel);
+            Err(error) => {
+                card.last_error.set(Some(error));
+                card.book.borrow_mut().check_failed();
+            }
+        }
+        guard::refresh(&card);
     });
 }
 
 /// The tasks that really are open and attached to this lead, as the core sees them.
 ///
 /// amoCRM silently ignores filters it does not support, so the answer is checked here.
-fn open_tasks(lead_id: u64, tasks: Vec<Task>) -> Vec<OpenTask> {
+pub(crate) fn open_tasks(lead_id: u64, tasks: Vec<Task>) -> Vec<OpenTask> {
     tasks
         .into_iter()
         .filter(|task| {

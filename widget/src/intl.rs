@@ -1,9 +1,15 @@
 //! Dates in the account's timezone and the user's language, through the browser's `Intl.DateTimeFormat`.
 //!
-//! The wasm carries no timezone database: the browser's ICU does the conversion.
+//! The wasm carries no timezone database: the browser's ICU does the conversion, both for showing
+//! dates and for the core's [`UtcOffset`] (the offset an IANA zone has at an instant).
 
-use js_sys::Intl::{DateTimeFormat, DateTimeFormatOptions, DateTimeStyle};
+use js_sys::Intl::{
+    DateTimeFormat, DateTimeFormatOptions, DateTimeFormatPart, DateTimeFormatPartType,
+    DateTimeStyle, DayFormat, MonthFormat, NumericFormat, TimeZoneNameFormat, WeekdayFormat,
+};
+use leakguard_core::dates::UtcOffset;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -15,7 +21,16 @@ extern "C" {
     ) -> Result<DateTimeFormat, JsValue>;
 }
 
-/// Formats Unix timestamps as a medium date and a short time.
+/// The shape of a formatted date.
+#[derive(Clone, Copy, Debug)]
+pub enum DateStyle {
+    /// A medium date and a short time: "14 мая 2030 г., 14:30".
+    Medium,
+    /// A short weekday, day, month and time: "пн, 19 янв., 10:00", for deadlines in the coming days.
+    Weekday,
+}
+
+/// Formats Unix timestamps in one language and zone.
 #[derive(Debug)]
 pub struct DateFormat(Option<DateTimeFormat>);
 
@@ -24,10 +39,26 @@ impl DateFormat {
     ///
     /// An unknown language falls back to the browser's, an unknown zone to the browser's zone.
     pub fn new(language: Option<&str>, timezone: Option<&str>) -> Self {
+        Self::with_style(DateStyle::Medium, language, timezone)
+    }
+
+    /// A formatter of the given style.
+    pub fn with_style(style: DateStyle, language: Option<&str>, timezone: Option<&str>) -> Self {
         let with = |language: Option<&str>, timezone: Option<&str>| {
             let options = DateTimeFormatOptions::new();
-            options.set_date_style(DateTimeStyle::Medium);
-            options.set_time_style(DateTimeStyle::Short);
+            match style {
+                DateStyle::Medium => {
+                    options.set_date_style(DateTimeStyle::Medium);
+                    options.set_time_style(DateTimeStyle::Short);
+                }
+                DateStyle::Weekday => {
+                    options.set_weekday(WeekdayFormat::Short);
+                    options.set_day(DayFormat::Numeric);
+                    options.set_month(MonthFormat::Short);
+                    options.set_hour(NumericFormat::TwoDigit);
+                    options.set_minute(NumericFormat::TwoDigit);
+                }
+            }
             if let Some(zone) = timezone {
                 options.set_time_zone(zone);
             }
@@ -46,11 +77,91 @@ impl DateFormat {
 
     /// The date and time of a Unix timestamp in seconds.
     pub fn format(&self, unix_seconds: i64) -> String {
-        let date = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
+        let date = js_date(unix_seconds);
         let formatted = self
             .0
             .as_ref()
             .and_then(|format| format.format().call1(format, &date).ok()?.as_string());
         formatted.unwrap_or_else(|| date.to_string().into())
+    }
+}
+
+fn js_date(unix_seconds: i64) -> js_sys::Date {
+    js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0))
+}
+
+/// An IANA zone as the core's [`UtcOffset`], answered by `Intl` (`timeZoneName: 'longOffset'`).
+#[derive(Debug)]
+pub struct Zone(Option<DateTimeFormat>);
+
+impl Zone {
+    /// The zone `timezone`; an unknown or missing zone is the browser's own.
+    pub fn new(timezone: Option<&str>) -> Zone {
+        let with = |timezone: Option<&str>| {
+            let options = DateTimeFormatOptions::new();
+            options.set_time_zone_name(TimeZoneNameFormat::LongOffset);
+            if let Some(zone) = timezone {
+                options.set_time_zone(zone);
+            }
+            date_time_format(&JsValue::from_str("en-US"), &options).ok()
+        };
+        Zone(with(timezone).or_else(|| with(None)))
+    }
+}
+
+impl UtcOffset for Zone {
+    fn offset_seconds_at(&self, utc_seconds: i64) -> i32 {
+        let Some(format) = &self.0 else {
+            // Without Intl the browser's own offset is the best there is.
+            return -(js_date(utc_seconds).get_timezone_offset() * 60.0) as i32;
+        };
+        format
+            .format_to_parts(&js_date(utc_seconds))
+            .iter()
+            .map(|part| part.unchecked_into::<DateTimeFormatPart>())
+            .find(|part| part.type_() == DateTimeFormatPartType::TimeZoneName)
+            .and_then(|part| parse_gmt_offset(&String::from(part.value())))
+            .unwrap_or(0)
+    }
+}
+
+/// Seconds east of UTC from Intl's offset names: `GMT`, `GMT+03:00`, `GMT-03:30`, `GMT+5:45`, `GMT+3`.
+pub fn parse_gmt_offset(name: &str) -> Option<i32> {
+    let rest = name
+        .trim()
+        .strip_prefix("GMT")
+        .or_else(|| name.trim().strip_prefix("UTC"))?;
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let (sign, rest) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        // Intl writes a minus sign (U+2212) in some locales; the ASCII one in `en-US`.
+        b'-' => (-1, &rest[1..]),
+        _ => (-1, rest.strip_prefix('\u{2212}')?),
+    };
+    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
+    let hours: i32 = hours.parse().ok().filter(|h| (0..=18).contains(h))?;
+    let minutes: i32 = minutes.parse().ok().filter(|m| (0..60).contains(m))?;
+    Some(sign * (hours * 3600 + minutes * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_gmt_offset;
+
+    #[test]
+    fn offset_names_are_read_in_seconds() {
+        assert_eq!(parse_gmt_offset("GMT"), Some(0));
+        assert_eq!(parse_gmt_offset("GMT+03:00"), Some(3 * 3600));
+        assert_eq!(parse_gmt_offset("GMT+10:00"), Some(10 * 3600));
+        assert_eq!(parse_gmt_offset("GMT-03:30"), Some(-(3 * 3600 + 1800)));
+        assert_eq!(parse_gmt_offset("GMT+5:45"), Some(5 * 3600 + 2700));
+        assert_eq!(parse_gmt_offset("GMT+3"), Some(3 * 3600));
+        assert_eq!(parse_gmt_offset("GMT\u{2212}03:00"), Some(-3 * 3600));
+        assert_eq!(parse_gmt_offset("UTC+01:00"), Some(3600));
+        for bad in ["", "MSK", "GMT+", "GMT+25:00", "GMT+03:75", "GMT*03:00"] {
+            assert_eq!(parse_gmt_offset(bad), None, "{bad}");
+        }
     }
 }

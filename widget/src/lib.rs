@@ -2,38 +2,64 @@
 //!
 //! Each export takes the widget object (`self`) and jQuery (`$`), then the callback's own arguments.
 //! The state of each location lives in one `thread_local!` slot and is dropped by `destroy`,
-//! which removes every element, listener and pending answer the widget owns.
+//! which removes every element, listener, timer and pending answer the widget owns and disarms the guard.
 
+mod audit;
 mod card;
 mod dom;
 mod effects;
 mod error;
+mod guard;
 pub mod host;
 mod intl;
 mod render;
+mod settings;
 
 use std::cell::RefCell;
 
+use gloo_timers::callback::Timeout;
 use wasm_bindgen::prelude::*;
 
 use card::CardApp;
+use guard::pending::{card_path, ReturnAction};
 use host::Widget;
+use settings::SettingsPage;
 
 /// What the widget has mounted on the current page, per location.
 #[derive(Debug, Default)]
 struct App {
     card: Option<CardApp>,
+    settings: Option<SettingsPage>,
+    /// The navigation back to a deal left with browser Back, about to run.
+    returning: Option<Timeout>,
 }
 
 thread_local! {
     static APP: RefCell<App> = RefCell::new(App::default());
 }
 
-/// `render`: in a lead card, draws our block and mounts the next-step panel (once, however often it is called).
+/// Navigates back to a deal left with browser Back, once this callback has returned.
+fn go_back(deal_id: u64) {
+    let timeout = Timeout::new(0, move || {
+        host::navigate(&card_path(deal_id));
+    });
+    APP.with_borrow_mut(|app| app.returning = Some(timeout));
+}
+
+/// `render`: in a lead card, draws our block and mounts the next-step panel and guard (once, however
+/// often it is called); on any other page, brings back a manager who left a held deal with browser Back.
 #[wasm_bindgen]
 pub fn render(widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
-    if widget.area().as_deref() != Some(host::LEAD_CARD_AREA) {
-        return Ok(());
+    let code = widget.code().unwrap_or_default();
+    match widget.area().as_deref() {
+        Some(host::LEAD_CARD_AREA) => {}
+        Some(host::SETTINGS_AREA) => return Ok(()),
+        _ => {
+            if let ReturnAction::GoBack(deal_id) = guard::take_return(&code, None) {
+                go_back(deal_id);
+            }
+            return Ok(());
+        }
     }
     let Some(lead_id) = host::current_lead_id() else {
         return Ok(());
@@ -47,7 +73,14 @@ pub fn render(widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
     }
     // Another card's panel (if amoCRM skipped `destroy`) goes before the new one is mounted.
     drop(APP.with_borrow_mut(|app| app.card.take()));
-    let card = CardApp::mount(widget, lead_id)?;
+    let reopen = match guard::take_return(&code, Some(lead_id)) {
+        ReturnAction::GoBack(deal_id) => {
+            go_back(deal_id);
+            return Ok(());
+        }
+        action => action == ReturnAction::Reopen,
+    };
+    let card = CardApp::mount(widget, lead_id, reopen)?;
     APP.with_borrow_mut(|app| app.card = Some(card));
     Ok(())
 }
@@ -65,23 +98,27 @@ pub fn bind_actions(_widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
     Ok(())
 }
 
-/// `destroy`: drops every view, which removes our elements, stylesheet and listeners and ignores pending answers.
+/// `destroy`: drops every view, which removes our elements, stylesheet, dialog and listeners,
+/// disarms the guard and ignores pending answers.
 #[wasm_bindgen]
 pub fn destroy(_widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
     drop(APP.take());
     Ok(())
 }
 
-/// `settings($modal_body)`: the settings modal has no content of ours yet.
+/// `settings($modal_body)`: draws LeakGuard's settings form into the modal's custom field.
 #[wasm_bindgen]
-pub fn settings(_widget: Widget, _jquery: JsValue, _modal_body: JsValue) -> Result<(), JsError> {
+pub fn settings(widget: Widget, jquery: JsValue, _modal_body: JsValue) -> Result<(), JsError> {
+    drop(APP.with_borrow_mut(|app| app.settings.take()));
+    let page = SettingsPage::mount(widget, jquery)?;
+    APP.with_borrow_mut(|app| app.settings = page);
     Ok(())
 }
 
-/// `onSave(evt)`: there are no settings of ours to check yet, so saving (or disabling) always goes ahead.
+/// `onSave(evt)`: validates the settings with the core; `false` keeps the modal open with the problems shown.
 #[wasm_bindgen]
-pub fn on_save(_widget: Widget, _jquery: JsValue, _event: JsValue) -> Result<bool, JsError> {
-    Ok(true)
+pub fn on_save(_widget: Widget, _jquery: JsValue, event: JsValue) -> Result<bool, JsError> {
+    Ok(APP.with_borrow(|app| settings::on_save(&event, app.settings.as_ref())))
 }
 
 /// `advancedSettings`: the metrics page has no content yet.

@@ -2,7 +2,7 @@
 
 mod listeners;
 
-pub use listeners::{on_click, Listener};
+pub use listeners::{on, on_capture, on_click, Listener};
 
 use wasm_bindgen::JsValue;
 use web_sys::{Document, Element};

@@ -1,11 +1,12 @@
 //! Same-origin requests to amoCRM's `/api/v4` with the user's session, paced by one page-wide limiter.
 //!
 //! Every request waits for a slot of a 7-per-second sliding window (amoCRM's documented limit), a 429 is
-//! retried after the core's backoff, a 204 is an empty list and `_links.next` is followed page by page.
+//! retried after the core's backoff (amoCRM refuses it before doing anything, so this holds for writes
+//! too), a 204 is an empty list and `_links.next` is followed page by page.
 
 use std::cell::RefCell;
 
-use amo_api::{Page, Problem, Task, TasksQuery};
+use amo_api::{NewTask, Page, Pipeline, Problem, Saved, Task, TasksQuery};
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
 use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
@@ -77,6 +78,28 @@ pub async fn open_lead_tasks(lead_id: u64, signal: &AbortSignal) -> Result<Vec<T
     get_all(TasksQuery::open_for_lead(lead_id).to_path(), signal).await
 }
 
+/// Creates one task (`POST /api/v4/tasks` with an array body) and answers its id.
+pub async fn create_task(task: &NewTask, signal: &AbortSignal) -> Result<u64, HttpError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let body =
+        serde::Serialize::serialize(&[task], &serializer).map_err(|_| HttpError::Malformed)?;
+    let body = js_sys::JSON::stringify(&body).map_err(|_| HttpError::Malformed)?;
+    let answer = request_json("POST", TasksQuery::PATH, Some(&String::from(body)), signal)
+        .await?
+        .ok_or(HttpError::Malformed)?;
+    let page: Page<Saved<Task>> =
+        serde_wasm_bindgen::from_value(answer).map_err(|_| HttpError::Malformed)?;
+    page.items
+        .first()
+        .map(|saved| saved.id)
+        .ok_or(HttpError::Malformed)
+}
+
+/// The account's pipelines with their stages (only the settings page asks, and only when the page does not have them).
+pub async fn pipelines(signal: &AbortSignal) -> Result<Vec<Pipeline>, HttpError> {
+    get_all("/api/v4/leads/pipelines".to_owned(), signal).await
+}
+
 /// Follows a collection from its first page until a 204 or a page without `_links.next`.
 async fn get_all<T>(first: String, signal: &AbortSignal) -> Result<Vec<T>, HttpError>
 where
@@ -86,7 +109,7 @@ where
     let mut url = Some(first);
     for _ in 0..MAX_PAGES {
         let Some(current) = url.take() else { break };
-        let Some(body) = get_json(&current, signal).await? else {
+        let Some(body) = request_json("GET", &current, None, signal).await? else {
             break;
         };
         let page: Page<T> =
@@ -106,8 +129,13 @@ fn same_origin(href: &str) -> Result<String, HttpError> {
     Ok(url.pathname() + &url.search())
 }
 
-/// One GET with the session; `None` for 204 No Content.
-async fn get_json(url: &str, signal: &AbortSignal) -> Result<Option<JsValue>, HttpError> {
+/// One request with the session and a JSON answer; `None` for 204 No Content.
+async fn request_json(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    signal: &AbortSignal,
+) -> Result<Option<JsValue>, HttpError> {
     let mut attempt = 0;
     loop {
         wait_for_slot().await;
@@ -115,7 +143,7 @@ async fn get_json(url: &str, signal: &AbortSignal) -> Result<Option<JsValue>, Ht
         if signal.aborted() {
             return Err(HttpError::Network);
         }
-        let response = send(url, signal).await?;
+        let response = send(method, url, body, signal).await?;
         let status = response.status();
         if status == 429 && attempt < RATE_LIMIT_RETRIES {
             let wait = backoff_ms(attempt, retry_after(&response).await);
@@ -146,7 +174,12 @@ async fn get_json(url: &str, signal: &AbortSignal) -> Result<Option<JsValue>, Ht
     }
 }
 
-async fn send(url: &str, signal: &AbortSignal) -> Result<Response, HttpError> {
+async fn send(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    signal: &AbortSignal,
+) -> Result<Response, HttpError> {
     let network = |_| HttpError::Network;
     let headers = Headers::new().map_err(network)?;
     headers
@@ -154,7 +187,13 @@ async fn send(url: &str, signal: &AbortSignal) -> Result<Response, HttpError> {
         .map_err(network)?;
     headers.set("Accept", "application/json").map_err(network)?;
     let init = RequestInit::new();
-    init.set_method("GET");
+    init.set_method(method);
+    if let Some(body) = body {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(network)?;
+        init.set_body(&JsValue::from_str(body));
+    }
     init.set_credentials(RequestCredentials::SameOrigin);
     init.set_headers(&headers);
     init.set_signal(Some(signal));

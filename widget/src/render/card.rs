@@ -1,6 +1,7 @@
 //! The lead-card view: the deal's next-step status in the right column.
 //!
 //! `view` decides the lines to show (pure, tested natively); `draw` puts them into our root with `textContent`.
+//! A deal the guard holds offers a button that opens the next-step dialog.
 
 use leakguard_core::tasks::{NextStep, OpenTask};
 use leakguard_core::text::interpolate;
@@ -42,8 +43,17 @@ pub struct View {
     /// The deadline shown, as a Unix timestamp (`data-due`).
     pub due: Option<i64>,
     pub lines: Vec<Line>,
-    /// The label of the retry button, when the state offers one.
-    pub retry: Option<String>,
+    /// The button the state offers, with its label.
+    pub button: Option<(PanelButton, String)>,
+}
+
+/// The panel's one button.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelButton {
+    /// Check the tasks again.
+    Retry,
+    /// Open the next-step dialog.
+    Plan,
 }
 
 fn line(class: &'static str, text: String) -> Line {
@@ -62,13 +72,14 @@ fn alert(class: &'static str, text: String) -> Line {
     }
 }
 
-/// Decides what the panel shows for `panel`.
-pub fn view(panel: &Panel, texts: &impl Texts) -> View {
+/// Decides what the panel shows for `panel`; `offer_plan` adds the button that opens the dialog
+/// (the guard holds this deal for this manager).
+pub fn view(panel: &Panel, offer_plan: bool, texts: &impl Texts) -> View {
     let plain = |state, lines| View {
         state,
         due: None,
         lines,
-        retry: None,
+        button: None,
     };
     match panel {
         Panel::NewCard => plain(
@@ -93,16 +104,19 @@ pub fn view(panel: &Panel, texts: &impl Texts) -> View {
                 texts.text("ui.card.closed_lost"),
             )],
         ),
-        Panel::Ready(NextStep::Missing) => plain(
-            "missing",
-            vec![
-                alert("leakguard-card__step", texts.text("ui.card.no_next_step")),
-                line(
-                    "leakguard-card__hint",
-                    texts.text("ui.card.no_next_step_hint"),
-                ),
-            ],
-        ),
+        Panel::Ready(NextStep::Missing) => View {
+            button: offer_plan.then(|| (PanelButton::Plan, texts.text("ui.card.plan"))),
+            ..plain(
+                "missing",
+                vec![
+                    alert("leakguard-card__step", texts.text("ui.card.no_next_step")),
+                    line(
+                        "leakguard-card__hint",
+                        texts.text("ui.card.no_next_step_hint"),
+                    ),
+                ],
+            )
+        },
         Panel::Ready(NextStep::Scheduled { task, others }) => {
             task_view("scheduled", task, *others, texts)
         }
@@ -113,7 +127,7 @@ pub fn view(panel: &Panel, texts: &impl Texts) -> View {
             state: "error",
             due: None,
             lines: vec![alert("leakguard-card__error", error_text(*error, texts))],
-            retry: Some(texts.text("ui.error.retry")),
+            button: Some((PanelButton::Retry, texts.text("ui.error.retry"))),
         },
     }
 }
@@ -149,12 +163,12 @@ fn task_view(state: &'static str, task: &OpenTask, others: usize, texts: &impl T
         state,
         due: Some(task.complete_till),
         lines,
-        retry: None,
+        button: None,
     }
 }
 
 /// The message for a failed request, by what went wrong.
-fn error_text(error: HttpError, texts: &impl Texts) -> String {
+pub(crate) fn error_text(error: HttpError, texts: &impl Texts) -> String {
     match error {
         HttpError::Network => texts.text("ui.error.network"),
         HttpError::Malformed => texts.text("ui.error.malformed"),
@@ -168,13 +182,13 @@ fn error_text(error: HttpError, texts: &impl Texts) -> String {
     }
 }
 
-/// Replaces the content of `root` with `view`; `on_retry` runs when its retry button is clicked.
+/// Replaces the content of `root` with `view`; `on_button` runs when its button is clicked.
 ///
 /// The returned listener belongs to the drawn button: keep it exactly as long as the drawing.
 pub fn draw(
     root: &Element,
     view: &View,
-    on_retry: impl FnMut() + 'static,
+    mut on_button: impl FnMut(PanelButton) + 'static,
 ) -> Result<Option<Listener>, JsValue> {
     root.set_class_name(&format!("leakguard-card leakguard-card--{}", view.state));
     root.set_attribute("data-state", view.state)?;
@@ -196,14 +210,18 @@ pub fn draw(
         element.set_text_content(Some(&line.text));
         root.append_child(&element)?;
     }
-    let Some(label) = &view.retry else {
+    let Some((kind, label)) = view.button.clone() else {
         return Ok(None);
     };
-    let button = dom::element("button", "leakguard-card__retry")?;
+    let class = match kind {
+        PanelButton::Retry => "leakguard-card__button leakguard-card__retry",
+        PanelButton::Plan => "leakguard-card__button leakguard-card__plan",
+    };
+    let button = dom::element("button", class)?;
     button.set_attribute("type", "button")?;
-    button.set_text_content(Some(label));
+    button.set_text_content(Some(&label));
     root.append_child(&button)?;
-    Ok(Some(dom::on_click(&button, on_retry)))
+    Ok(Some(dom::on_click(&button, move || on_button(kind))))
 }
 
 #[cfg(test)]
@@ -229,6 +247,7 @@ mod tests {
                 "ui.card.new_card" => "Save the deal.",
                 "ui.error.http" => "amoCRM answered with error {status}.",
                 "ui.error.retry" => "Retry",
+                "ui.card.plan" => "Schedule the next step",
                 other => other,
             }
             .to_owned()
@@ -263,6 +282,7 @@ mod tests {
                 task: task("Call back", 1_700_000_000),
                 others: 0,
             }),
+            false,
             &English,
         );
         assert_eq!(v.state, "scheduled");
@@ -274,7 +294,7 @@ mod tests {
                 ("leakguard-card__due", "due @1700000000", false),
             ]
         );
-        assert_eq!(v.retry, None);
+        assert_eq!(v.button, None);
     }
 
     #[test]
@@ -284,6 +304,7 @@ mod tests {
                 task: task("  ", 100),
                 others: 2,
             }),
+            false,
             &English,
         );
         assert_eq!(v.state, "overdue");
@@ -303,8 +324,9 @@ mod tests {
 
     #[test]
     fn missing_next_step_is_an_alert_with_a_hint() {
-        let v = view(&Panel::Ready(NextStep::Missing), &English);
+        let v = view(&Panel::Ready(NextStep::Missing), false, &English);
         assert_eq!(v.state, "missing");
+        assert_eq!(v.button, None);
         assert_eq!(
             texts(&v),
             [
@@ -312,15 +334,29 @@ mod tests {
                 ("leakguard-card__hint", "This deal has no open task.", false),
             ]
         );
+        let held = view(&Panel::Ready(NextStep::Missing), true, &English);
+        assert_eq!(
+            held.button,
+            Some((PanelButton::Plan, "Schedule the next step".to_owned()))
+        );
     }
 
     #[test]
     fn closed_deals_say_won_or_lost() {
         assert_eq!(
-            view(&Panel::Ready(NextStep::Closed { won: true }), &English).state,
+            view(
+                &Panel::Ready(NextStep::Closed { won: true }),
+                true,
+                &English
+            )
+            .state,
             "closed-won"
         );
-        let lost = view(&Panel::Ready(NextStep::Closed { won: false }), &English);
+        let lost = view(
+            &Panel::Ready(NextStep::Closed { won: false }),
+            true,
+            &English,
+        );
         assert_eq!(
             (lost.state, lost.lines[0].text.as_str()),
             ("closed-lost", "lost")
@@ -338,23 +374,23 @@ mod tests {
             (HttpError::Status(502), "amoCRM answered with error 502."),
         ];
         for (error, text) in cases {
-            let v = view(&Panel::Failed(error), &English);
+            let v = view(&Panel::Failed(error), false, &English);
             assert_eq!(v.state, "error");
             assert_eq!(
                 texts(&v),
                 [("leakguard-card__error", text, true)],
                 "{error:?}"
             );
-            assert_eq!(v.retry.as_deref(), Some("Retry"));
+            assert_eq!(v.button, Some((PanelButton::Retry, "Retry".to_owned())));
         }
     }
 
     #[test]
     fn new_card_and_loading_are_plain_hints() {
         assert_eq!(
-            texts(&view(&Panel::NewCard, &English)),
+            texts(&view(&Panel::NewCard, false, &English)),
             [("leakguard-card__hint", "Save the deal.", false)]
         );
-        assert_eq!(view(&Panel::Loading, &English).state, "loading");
+        assert_eq!(view(&Panel::Loading, false, &English).state, "loading");
     }
 }

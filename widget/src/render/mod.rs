@@ -1,6 +1,8 @@
 //! Views per amoCRM location: a pure description of what to show, then a small function that draws it.
 
 pub mod card;
+pub mod dialog;
+pub mod settings;
 
 /// What a view needs from its surroundings: the language file and the account's clock face.
 pub trait Texts {
