@@ -1,0 +1,117 @@
+//! Same-origin GETs to amoCRM's `/api/v4` with the user's session, paced by one limiter for the page.
+//!
+//! Every request waits for a slot of a 7-per-second sliding window (amoCRM's documented limit),
+//! a 429 is retried after the core's backoff and a 204 is an empty answer. Bodies come back as
+//! text, which the page decodes in wasm.
+
+use std::cell::RefCell;
+
+use gloo_timers::future::TimeoutFuture;
+use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, Response};
+
+/// How often a 429 is retried before the page reports that amoCRM asks to slow down.
+const RATE_LIMIT_RETRIES: u32 = 3;
+
+/// A 429 asking for a longer pause than this is reported at once.
+const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
+
+thread_local! {
+    /// The one limiter of the page: every request of the metrics page takes a slot here.
+    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::default());
+}
+
+/// Why a request did not give a usable answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpError {
+    /// No response at all: offline, a dropped connection, or the request was aborted.
+    Network,
+    /// amoCRM answered with an error status (a 429 only after the automatic retries).
+    Status(u16),
+    /// The body was not the JSON the endpoint documents.
+    Malformed,
+}
+
+/// One GET with the session: the body's text, or `None` for 204 No Content.
+pub async fn get_text(url: &str, signal: &AbortSignal) -> Result<Option<String>, HttpError> {
+    let mut attempt = 0;
+    loop {
+        wait_for_slot().await;
+        // A load that was cancelled while it waited for its turn sends nothing.
+        if signal.aborted() {
+            return Err(HttpError::Network);
+        }
+        let response = send(url, signal).await?;
+        let status = response.status();
+        if status == 429 && attempt < RATE_LIMIT_RETRIES {
+            let wait = backoff_ms(attempt, retry_after(&response));
+            if wait <= LONGEST_AUTOMATIC_WAIT_MS {
+                attempt += 1;
+                drain(&response).await;
+                TimeoutFuture::new(wait as u32).await;
+                continue;
+            }
+        }
+        return match status {
+            204 => Ok(None),
+            200..=299 => {
+                let text = response.text().map_err(|_| HttpError::Network)?;
+                let text = JsFuture::from(text).await.map_err(|_| HttpError::Network)?;
+                text.as_string().map(Some).ok_or(HttpError::Malformed)
+            }
+            _ => {
+                // Read the error body to its end, so the connection finishes cleanly.
+                drain(&response).await;
+                Err(HttpError::Status(status))
+            }
+        };
+    }
+}
+
+async fn drain(response: &Response) {
+    if let Ok(text) = response.text() {
+        let _ = JsFuture::from(text).await;
+    }
+}
+
+async fn send(url: &str, signal: &AbortSignal) -> Result<Response, HttpError> {
+    let network = |_: JsValue| HttpError::Network;
+    let headers = Headers::new().map_err(network)?;
+    headers.set("X-Requested-With", "XMLHttpRequest").map_err(network)?;
+    headers.set("Accept", "application/json").map_err(network)?;
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_headers(&headers);
+    init.set_signal(Some(signal));
+    let window = web_sys::window().ok_or(HttpError::Network)?;
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(network)?;
+    response.dyn_into().map_err(network)
+}
+
+/// How long a 429 asks to wait, in seconds, from its `Retry-After` header.
+fn retry_after(response: &Response) -> Option<u64> {
+    response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Waits until the page's limiter grants a request slot.
+async fn wait_for_slot() {
+    loop {
+        let now = web_sys::window()
+            .and_then(|w| w.performance())
+            .map_or(0.0, |p| p.now()) as u64;
+        match LIMITER.with_borrow_mut(|window| window.try_acquire(now)) {
+            Ok(()) => return,
+            Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
+        }
+    }
+}
