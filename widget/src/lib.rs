@@ -12,6 +12,7 @@ mod error;
 mod guard;
 pub mod host;
 mod intl;
+mod metrics;
 mod render;
 mod settings;
 
@@ -23,6 +24,7 @@ use wasm_bindgen::prelude::*;
 use card::CardApp;
 use guard::pending::{card_path, ReturnAction};
 use host::Widget;
+use metrics::MetricsApp;
 use settings::SettingsPage;
 
 /// What the widget has mounted on the current page, per location.
@@ -30,6 +32,7 @@ use settings::SettingsPage;
 struct App {
     card: Option<CardApp>,
     settings: Option<SettingsPage>,
+    metrics: Option<MetricsApp>,
     /// The navigation back to a deal left with browser Back, about to run.
     returning: Option<Timeout>,
 }
@@ -121,9 +124,12 @@ pub fn on_save(_widget: Widget, _jquery: JsValue, event: JsValue) -> Result<bool
     Ok(APP.with_borrow(|app| settings::on_save(&event, app.settings.as_ref())))
 }
 
-/// `advancedSettings`: the metrics page has no content yet.
+/// `advancedSettings`: the key-metrics page, a module of its own imported only here.
 #[wasm_bindgen]
-pub fn advanced_settings(_widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
+pub fn advanced_settings(widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
+    drop(APP.with_borrow_mut(|app| app.metrics.take()));
+    let page = MetricsApp::mount(widget)?;
+    APP.with_borrow_mut(|app| app.metrics = Some(page));
     Ok(())
 }
 
