@@ -33,6 +33,15 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(long_lived),
         )
         .route("/__sandbox/oauth/hooks", get(oauth_hooks))
+        .route(
+            "/__sandbox/webhooks/deliveries",
+            get(deliveries).delete(clear_deliveries),
+        )
+        .route("/__sandbox/webhooks/tick", axum::routing::post(tick))
+        .route(
+            "/__sandbox/webhooks/faults",
+            axum::routing::post(add_webhook_fault).delete(clear_webhook_faults),
+        )
 }
 
 fn not_found(detail: impl std::fmt::Display) -> Response {
@@ -248,4 +257,35 @@ async fn long_lived(State(state): State<AppState>, body: axum::body::Bytes) -> R
 
 async fn oauth_hooks(State(state): State<AppState>) -> Json<Value> {
     Json(serde_json::to_value(state.integration_hooks.all()).unwrap_or_default())
+}
+
+/// Webhook delivery attempts after `since` (a `seq`), oldest first.
+async fn deliveries(State(state): State<AppState>, Query(since): Query<Since>) -> Json<Value> {
+    Json(serde_json::to_value(state.webhooks.since(since.since)).unwrap_or_default())
+}
+
+async fn clear_deliveries(State(state): State<AppState>) -> StatusCode {
+    state.webhooks.clear_log();
+    StatusCode::NO_CONTENT
+}
+
+/// Sends queued and held deliveries and every retry due on the sandbox clock; answers the attempts made.
+async fn tick(State(state): State<AppState>) -> Json<Value> {
+    Json(serde_json::to_value(state.webhooks.tick().await).unwrap_or_default())
+}
+
+/// `{"kind": "duplicate"|"reorder"|"drop", "count": N}` for the next N deliveries.
+async fn add_webhook_fault(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<crate::webhooks::FaultRule>(&body) {
+        Ok(rule) => {
+            state.webhooks.add_fault(rule);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(err) => bad(err),
+    }
+}
+
+async fn clear_webhook_faults(State(state): State<AppState>) -> StatusCode {
+    state.webhooks.clear_faults();
+    StatusCode::NO_CONTENT
 }

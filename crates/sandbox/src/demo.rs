@@ -21,8 +21,129 @@ pub fn build(fixture: Fixture, seed: u64, deals: usize, now: i64) -> Store {
     let mut store = skeleton(&mut rng, now);
     if fixture == Fixture::Demo {
         Floor::new(&mut store, rng, now).fill(deals);
+        history(&mut store, seed, now);
     }
     store
+}
+
+/// Share of active demo deals (in percent) that have sat in their stage since shortly after they were created.
+const STUCK_PERCENT: u8 = 35;
+
+/// The demo account's event feed: every lead's creation and the stage changes that brought it where it is (accepted
+/// from "Неразобранное" into the first stage, then moved stage by stage, then closed), deletions, tasks and notes.
+/// Leads still in "Неразобранное" have no stage change, as nothing moves a lead into that stage. A separate random
+/// stream keeps the deals themselves exactly as before; only `updated_at` moves up to the last stage change.
+fn history(store: &mut Store, seed: u64, now: i64) {
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x4157_0e17);
+    let stuck = store.showcase.deal_stuck;
+    let empty = || json!([]);
+    let ids: Vec<u64> = store.leads.keys().copied().collect();
+    for id in ids {
+        let lead = store.leads[&id].clone();
+        let by = lead.responsible_user_id;
+        store.record_event(
+            "lead_added",
+            "lead",
+            id,
+            lead.created_by,
+            lead.created_at,
+            empty(),
+            empty(),
+        );
+        let Some(pipeline) = store.pipeline(lead.pipeline_id).cloned() else {
+            continue;
+        };
+        let unsorted = pipeline.statuses.iter().find(|s| s.kind == 1).map(|s| s.id);
+        let normal: Vec<u64> = pipeline
+            .statuses
+            .iter()
+            .filter(|s| s.kind == 0 && s.id != WON && s.id != LOST)
+            .map(|s| s.id)
+            .collect();
+        let closed = lead.status_id == WON || lead.status_id == LOST;
+        let mut path: Vec<u64> = unsorted.into_iter().collect();
+        if closed {
+            let reached = rng.usize(0..normal.len());
+            path.extend(&normal[..=reached]);
+            path.push(lead.status_id);
+        } else if let Some(index) = normal.iter().position(|s| *s == lead.status_id) {
+            path.extend(&normal[..=index]);
+        }
+        let age = (now - lead.created_at).max(1);
+        let mut entered = if closed {
+            lead.closed_at.unwrap_or(lead.updated_at)
+        } else if Some(id) == stuck {
+            lead.created_at + HOUR.min(age)
+        } else if rng.u8(0..100) < STUCK_PERCENT {
+            lead.created_at + rng.i64(0..=age.min(2 * DAY))
+        } else {
+            lead.created_at + rng.i64(0..=age)
+        };
+        if lead.is_deleted {
+            entered = entered.min(lead.updated_at);
+        }
+        let steps = path.len().saturating_sub(1) as i64;
+        for (step, pair) in path.windows(2).enumerate() {
+            let at = lead.created_at + (entered - lead.created_at) * (step as i64 + 1) / steps;
+            store.record_event(
+                "lead_status_changed",
+                "lead",
+                id,
+                by,
+                at,
+                json!([{"lead_status": {"id": pair[0], "pipeline_id": lead.pipeline_id}}]),
+                json!([{"lead_status": {"id": pair[1], "pipeline_id": lead.pipeline_id}}]),
+            );
+        }
+        if lead.is_deleted {
+            store.record_event(
+                "lead_deleted",
+                "lead",
+                id,
+                by,
+                lead.updated_at,
+                empty(),
+                empty(),
+            );
+        } else if let Some(stored) = store.leads.get_mut(&id) {
+            stored.updated_at = stored.updated_at.max(entered);
+        }
+    }
+    let tasks: Vec<Task> = store.tasks.values().cloned().collect();
+    for task in tasks {
+        store.record_event(
+            "task_added",
+            "task",
+            task.id,
+            task.created_by,
+            task.created_at,
+            empty(),
+            empty(),
+        );
+        if task.is_completed {
+            store.record_event(
+                "task_completed",
+                "task",
+                task.id,
+                task.updated_by,
+                task.updated_at,
+                empty(),
+                empty(),
+            );
+        }
+    }
+    let notes: Vec<Note> = store.notes.values().cloned().collect();
+    for note in notes {
+        store.record_event(
+            "common_note_added",
+            "lead",
+            note.entity_id,
+            note.created_by,
+            note.created_at,
+            empty(),
+            json!([{"note": {"id": note.id}}]),
+        );
+    }
 }
 
 /// Account, users, task types, pipelines, loss reasons, tags, custom fields and catalogs.
@@ -56,6 +177,7 @@ fn skeleton(rng: &mut fastrand::Rng, now: i64) -> Store {
         ("loss_reason", 9_500_001),
         ("pipeline", 7_100_001),
         ("status", 61_000_001),
+        ("webhook", 1_056_001),
     ] {
         store.seed_ids(kind, first);
     }
@@ -675,6 +797,7 @@ impl<'a> Floor<'a> {
         showcase.deal_won = Some(won);
         showcase.deal_lost = Some(lost);
         showcase.deal_new_stage = Some(fresh);
+        showcase.deal_stuck = Some(overdue);
         self.store.showcase = showcase;
         let deleted = 3.min(deals / 100);
         for index in 6..deals {

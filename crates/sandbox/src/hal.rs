@@ -52,12 +52,21 @@ pub struct Page {
 impl Page {
     /// Reads `page` and `limit`; a limit above 250 is rejected with 422 or clamped, per `options`.
     pub fn from_query(query: &Query, options: &ApiOptions) -> Result<Page, ApiError> {
+        Self::from_query_max(query, options, MAX_LIMIT)
+    }
+
+    /// Like [`Page::from_query`] for a list whose largest page is `max` rows.
+    pub fn from_query_max(
+        query: &Query,
+        options: &ApiOptions,
+        max: usize,
+    ) -> Result<Page, ApiError> {
         let number = |key| query.str(key).and_then(|v| v.trim().parse::<i64>().ok());
         let page = number("page").filter(|p| *p >= 1).unwrap_or(1) as usize;
         let limit = match number("limit") {
-            Some(l) if l > MAX_LIMIT as i64 => match options.over_limit {
-                OverLimit::Reject => return Err(ApiError::over_limit()),
-                OverLimit::Clamp => MAX_LIMIT,
+            Some(l) if l > max as i64 => match options.over_limit {
+                OverLimit::Reject => return Err(ApiError::over_limit_at(max)),
+                OverLimit::Clamp => max,
             },
             Some(l) if l >= 1 => l as usize,
             _ => DEFAULT_LIMIT,

@@ -27,6 +27,7 @@ pub mod ajax;
 pub mod api;
 pub mod auth;
 pub mod cdn;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod control;
@@ -44,6 +45,7 @@ pub mod requestlog;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod webhooks;
 pub mod widgets;
 
 pub use config::{ApiOptions, Config, Fixture, OverLimit, RateLimit, Rotation, WidgetSource};

@@ -96,7 +96,15 @@ impl ApiError {
 
     /// 422 "Limit 250 per page" (documented in K-http).
     pub fn over_limit() -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Limit 250 per page")
+        Self::over_limit_at(250)
+    }
+
+    /// 422 "Limit {max} per page" for lists with a smaller maximum (events: 100).
+    pub fn over_limit_at(max: usize) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Limit {max} per page"),
+        )
     }
 
     /// 429 with Kommo's body and `retry_after` in seconds.

@@ -118,8 +118,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tokio::spawn(serve(
             cdn_listener,
             crate::cdn::router(state.clone()),
-            stopped,
+            stopped.clone(),
         )),
+        crate::webhooks::Emitter::start(state.clone(), stopped),
     ];
     Ok(Running { state, stop, tasks })
 }

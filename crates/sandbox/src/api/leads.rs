@@ -11,6 +11,7 @@ use super::tags::{parse_refs, render_tags, resolve, TagRef};
 use super::validate::{self, not_a_choice, Field};
 use super::{parse_id, read_batch, read_object, request_id, validate_batch};
 use crate::auth::Caller;
+use crate::changes::Change;
 use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult, FieldError};
 use crate::query::{Node, Query};
@@ -501,6 +502,7 @@ async fn create(
         Some(check(&store, object, None, errors))
     })?;
     let mut rows = Vec::with_capacity(drafts.len());
+    let mut published = Vec::with_capacity(drafts.len());
     for (index, changes) in drafts.into_iter().enumerate() {
         let id = store.next_id("lead");
         let responsible = changes.responsible_user_id.unwrap_or(caller.user_id);
@@ -529,9 +531,11 @@ async fn create(
             catalog_elements: Vec::new(),
         };
         apply(&mut store, &mut lead, changes, &caller, now);
+        published.push(Change::LeadAdded(Box::new(lead.clone())));
         store.leads.insert(id, lead);
         rows.push(json!({"id": id, "request_id": request_id(&items[index], index), "_links": self_link(format!("{base}/api/v4/leads/{id}"))}));
     }
+    state.publish(store, now, &published);
     Ok(hal(
         json!({"_links": self_link(format!("{base}/api/v4/leads")), "_embedded": {"leads": rows}}),
     ))
@@ -570,13 +574,20 @@ fn update(
         Some(changes)
     })?;
     let mut updated = Vec::with_capacity(drafts.len());
+    let mut published = Vec::with_capacity(drafts.len());
     for changes in drafts {
         let id = changes.id.expect("validated");
-        let mut lead = store.leads.get(&id).cloned().expect("validated");
+        let before = store.leads.get(&id).cloned().expect("validated");
+        let mut lead = before.clone();
         apply(&mut store, &mut lead, changes, caller, now);
         updated.push((id, lead.updated_at));
+        published.push(Change::LeadUpdated {
+            before: Box::new(before),
+            after: Box::new(lead.clone()),
+        });
         store.leads.insert(id, lead);
     }
+    state.publish(store, now, &published);
     Ok(updated)
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod catalogs;
 pub mod custom_fields;
+pub mod events;
 pub mod leads;
 pub mod links;
 pub mod loss_reasons;
@@ -12,6 +13,7 @@ pub mod tags;
 pub mod tasks;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 pub mod widgets;
 
 use axum::Router;
@@ -35,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .merge(catalogs::routes())
         .merge(links::routes())
         .merge(widgets::routes())
+        .merge(webhooks::routes())
+        .merge(events::routes())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::validate::{self, not_a_choice, Field};
 use super::{parse_id, read_batch, request_id, validate_batch};
 use crate::auth::Caller;
+use crate::changes::Change;
 use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiResult, FieldError};
 use crate::query::{Node, Query};
@@ -204,32 +205,33 @@ fn create(state: &AppState, caller: &Caller, body: &[u8], lead: Option<u64>) -> 
         Some((entity_id?, note_type?, params, responsible, created_by))
     })?;
     let mut rows = Vec::new();
+    let mut published = Vec::new();
     for (index, (entity_id, note_type, params, responsible, created_by)) in
         drafts.into_iter().enumerate()
     {
         let id = store.next_id("note");
         let group_id = store.group_of(responsible);
-        store.notes.insert(
+        let note = Note {
             id,
-            Note {
-                id,
-                entity_type: "leads".into(),
-                entity_id,
-                created_by,
-                updated_by: created_by,
-                created_at: now,
-                updated_at: now,
-                responsible_user_id: responsible,
-                group_id,
-                note_type,
-                params,
-            },
-        );
+            entity_type: "leads".into(),
+            entity_id,
+            created_by,
+            updated_by: created_by,
+            created_at: now,
+            updated_at: now,
+            responsible_user_id: responsible,
+            group_id,
+            note_type,
+            params,
+        };
+        published.push(Change::NoteAdded(note.clone()));
+        store.notes.insert(id, note);
         rows.push(json!({
             "id": id, "entity_id": entity_id, "request_id": request_id(&items[index], index),
             "_links": self_link(format!("{base}/api/v4/leads/{entity_id}/notes/{id}")),
         }));
     }
+    state.publish(store, now, &published);
     Ok(hal(
         json!({"_links": self_link(format!("{base}/api/v4/leads/notes")), "_embedded": {"notes": rows}}),
     ))

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::validate::{self, join, not_a_choice, Field};
 use super::{parse_id, read_batch, read_object, request_id, validate_batch};
 use crate::auth::Caller;
+use crate::changes::Change;
 use crate::hal::{hal, no_content, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult, FieldError};
 use crate::query::{Node, Query};
@@ -323,12 +324,15 @@ async fn create(
         Some(check(&store, object, fresh.clone(), true, errors))
     })?;
     let mut rows = Vec::new();
+    let mut published = Vec::new();
     for (index, mut task) in drafts.into_iter().enumerate() {
         task.id = store.next_id("task");
         let id = task.id;
+        published.push(Change::TaskAdded(task.clone()));
         store.put_task(task);
         rows.push(json!({"id": id, "request_id": request_id(&items[index], index), "_links": self_link(format!("{base}/api/v4/tasks/{id}"))}));
     }
+    state.publish(store, now, &published);
     Ok(hal(
         json!({"_links": self_link(format!("{base}/api/v4/tasks")), "_embedded": {"tasks": rows}}),
     ))
@@ -370,14 +374,20 @@ fn update(
         }
         Some((task, request_id(&items[index], index)))
     })?;
-    Ok(drafts
-        .into_iter()
-        .map(|(task, request)| {
-            let out = (task.id, task.updated_at, request);
-            store.put_task(task);
-            out
-        })
-        .collect())
+    let mut out = Vec::with_capacity(drafts.len());
+    let mut published = Vec::with_capacity(drafts.len());
+    for (task, request) in drafts {
+        out.push((task.id, task.updated_at, request));
+        if let Some(before) = store.tasks.get(&task.id).cloned() {
+            published.push(Change::TaskUpdated {
+                before: Box::new(before),
+                after: Box::new(task.clone()),
+            });
+        }
+        store.put_task(task);
+    }
+    state.publish(store, now, &published);
+    Ok(out)
 }
 
 /// `PATCH /tasks`: `{id, updated_at, request_id, _links}` per task (§5.4).

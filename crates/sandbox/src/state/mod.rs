@@ -8,6 +8,7 @@ use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{Map, Value};
 
+use crate::changes::Change;
 use crate::clock::Clock;
 use crate::config::{ApiOptions, Config, Fixture};
 use crate::faults::Faults;
@@ -15,6 +16,7 @@ use crate::integration::HookLog;
 use crate::oauth::{AccountClaims, Client, OAuth};
 use crate::ratelimit::RateLimiter;
 use crate::requestlog::RequestLog;
+use crate::webhooks::Emitter;
 use crate::widgets::{Widget, WidgetArchive};
 pub use store::{Showcase, Store};
 
@@ -64,6 +66,8 @@ pub struct SandboxState {
     pub oauth: OAuth,
     /// Install and revoke hooks sent to integrations.
     pub integration_hooks: HookLog,
+    /// The webhook emitter.
+    pub webhooks: Emitter,
     /// The HTTP client of every outgoing hook.
     pub http: reqwest::Client,
     /// The configuration the sandbox was started with.
@@ -98,6 +102,7 @@ impl SandboxState {
             log: RequestLog::default(),
             oauth: OAuth::new(config.seed),
             integration_hooks: HookLog::default(),
+            webhooks: Emitter::default(),
             http: reqwest::Client::new(),
             config,
         }
@@ -124,8 +129,17 @@ impl SandboxState {
         }
         self.oauth.clear();
         self.integration_hooks.clear();
+        self.webhooks.reset();
         self.faults.clear();
         self.limiter.clear();
+    }
+
+    /// Records the events of `changes` and hands the webhook deliveries they cause to the emitter, releasing the
+    /// store lock before anything is sent.
+    pub fn publish(&self, mut store: RwLockWriteGuard<'_, Store>, now: i64, changes: &[Change]) {
+        let jobs = crate::changes::commit(&mut store, self.app_url(), now, changes);
+        drop(store);
+        self.webhooks.enqueue(jobs);
     }
 
     /// The current account behaviour switches.

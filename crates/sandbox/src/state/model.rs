@@ -277,3 +277,38 @@ pub struct CatalogElement {
     pub is_deleted: bool,
     pub custom_fields_values: Vec<FieldValues>,
 }
+
+/// A webhook subscription (amocrm-api-v4.md §11.1).
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: u64,
+    pub destination: String,
+    /// The subscribed events (`add_lead`, `status_lead`, …).
+    pub settings: Vec<String>,
+    pub sort: i64,
+    /// Set by the auto-disable rule of §11.3; cleared by subscribing the destination again.
+    pub disabled: bool,
+    pub created_by: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One entry of the account's event feed (`GET /api/v4/events`, the RU "События и примечания" page).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// A string id like amoCRM's (`01pz58t6p04ymgsgfbmfyfy1mf`).
+    pub id: String,
+    /// Order of recording (ties of `created_at` are broken by it).
+    pub seq: u64,
+    /// `lead_added`, `lead_status_changed`, `task_completed`, …
+    pub kind: String,
+    /// `lead`, `task`, …
+    pub entity_type: &'static str,
+    pub entity_id: u64,
+    pub created_by: u64,
+    pub created_at: i64,
+    /// Always an array (`[]` when the type carries no value).
+    pub value_after: Value,
+    /// Always an array (`[]` when the type carries no value).
+    pub value_before: Value,
+}

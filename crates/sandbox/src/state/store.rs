@@ -13,6 +13,8 @@ pub struct Showcase {
     pub deal_won: Option<u64>,
     pub deal_lost: Option<u64>,
     pub deal_new_stage: Option<u64>,
+    /// An active deal that has sat in its stage for weeks (for the stuck-deal automation).
+    pub deal_stuck: Option<u64>,
     pub manager_user_id: u64,
     pub admin_user_id: u64,
 }
@@ -39,6 +41,10 @@ pub struct Store {
     pub notes: BTreeMap<u64, Note>,
     pub catalogs: Vec<Catalog>,
     pub elements: BTreeMap<u64, CatalogElement>,
+    /// Webhook subscriptions (at most 100, §11.1).
+    pub webhooks: Vec<Webhook>,
+    /// The event feed in recording order.
+    pub events: Vec<Event>,
     pub showcase: Showcase,
     next_ids: HashMap<&'static str, u64>,
     lead_tasks: HashMap<u64, Vec<u64>>,
@@ -70,6 +76,8 @@ impl Store {
             notes: BTreeMap::new(),
             catalogs: Vec::new(),
             elements: BTreeMap::new(),
+            webhooks: Vec::new(),
+            events: Vec::new(),
             showcase: Showcase::default(),
             next_ids: HashMap::new(),
             lead_tasks: HashMap::new(),
@@ -160,6 +168,32 @@ impl Store {
         self.catalogs.iter().find(|c| c.id == id)
     }
 
+    /// Appends an event to the feed with a fresh amoCRM-style string id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_event(
+        &mut self,
+        kind: &str,
+        entity_type: &'static str,
+        entity_id: u64,
+        created_by: u64,
+        created_at: i64,
+        value_before: serde_json::Value,
+        value_after: serde_json::Value,
+    ) {
+        let seq = self.next_id("event");
+        self.events.push(Event {
+            id: event_id(seq),
+            seq,
+            kind: kind.to_owned(),
+            entity_type,
+            entity_id,
+            created_by,
+            created_at,
+            value_after,
+            value_before,
+        });
+    }
+
     /// Stores a task and keeps its lead's `closest_task_at` right.
     pub fn put_task(&mut self, task: Task) {
         let old_lead = self.tasks.get(&task.id).and_then(task_lead);
@@ -219,4 +253,19 @@ fn task_lead(task: &Task) -> Option<u64> {
         (Some("leads"), Some(id)) => Some(id),
         _ => None,
     }
+}
+
+/// A 26-character lowercase id in the look of amoCRM's event ids, unique per `seq`.
+fn event_id(seq: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let base36 = |mut n: u64, width: usize| {
+        let mut out = vec![b'0'; width];
+        for slot in out.iter_mut().rev() {
+            *slot = DIGITS[(n % 36) as usize];
+            n /= 36;
+        }
+        String::from_utf8(out).expect("ASCII digits")
+    };
+    let mixed = (seq ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    format!("01{}{}", base36(seq, 10), base36(mixed, 14))
 }
