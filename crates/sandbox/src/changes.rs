@@ -27,8 +27,11 @@ pub fn commit(store: &mut Store, base: &str, now: i64, changes: &[Change]) -> Ve
     for change in changes {
         record_events(store, change, now);
     }
-    let account = payload::account(store, base);
     let mut jobs = Vec::new();
+    if store.webhooks.iter().all(|w| w.disabled) {
+        return jobs;
+    }
+    let account = payload::account(store, base);
     for change in changes {
         for (event, entity, action, entity_id, item) in hook_items(store, change) {
             let body = payload::form(entity, action, item, account.clone());

@@ -1,7 +1,8 @@
 //! The LeakGuard sandbox: a faithful local amoCRM (API v4 mock, lead card pages, widget CDN).
 //!
-//! One process serves two loopback origins: the account origin (fake amoCRM pages, `/api/v4`, `/ajax/sandbox/*`,
-//! `/__sandbox/*`) and the CDN origin (`/widgets/{code}/{version}/{file}` from uploaded archives).
+//! One process serves two loopback origins: the account origin (fake amoCRM pages, `/api/v4`, `/oauth2/access_token`,
+//! `/ajax/sandbox/*`, `/__sandbox/*`) and the CDN origin (`/widgets/{code}/{version}/{file}` from uploaded archives).
+//! Each uploaded widget is an OAuth integration; writes are recorded in the event feed and sent to subscribed webhooks.
 //! The API follows the contract written down in the project's amoCRM API v4 reference.
 //!
 //! Where that reference marks behaviour unconfirmed, the sandbox decides as follows (switchable ones are in
@@ -22,6 +23,39 @@
 //!   `Retry-After` header unless configured; the ban answers 403 problem+json unless nginx's HTML page is configured.
 //! * One-time widget tokens live 15 minutes and use the machine clock, not the sandbox clock, since their readers do.
 //! * `/ajax/*` does not demand `X-Requested-With` (those endpoints are the sandbox's own, not amoCRM's).
+//!
+//! OAuth (§12; the token endpoint runs league/oauth2-server, whose messages amoCRM passes through):
+//! * Code problems are 400 "Некорректный запрос" with league's hints ("Authorization code has expired", "… has been
+//!   revoked", "Cannot decrypt the authorization code", "Check the `code` parameter"). An unknown client, a wrong
+//!   secret or a `redirect_uri` that differs from the integration's is 401 "Некорректный клиент" without a hint
+//!   (amocrm-api-php#150, #218, #235). Refresh-token problems are 401 with league's hints: a used or revoked token
+//!   "Token has been revoked" (observed in amocrm-api-php#123, #315), an unknown one "Cannot decrypt the refresh
+//!   token", an old one "Token has expired". The reference's "Invalid refresh token" has no source and is not used.
+//! * Refreshing never revokes the old access token; it lives its 24 hours unless the integration is uninstalled.
+//!   Under `grace` the used refresh token works until the new pair is first used (its access token on the API or its
+//!   refresh token at the endpoint); under `single_use` it dies at once.
+//! * A widget whose integration has a Redirect URI starts not installed. Each switch from off to on (settings page or
+//!   `POST /api/v4/widgets/{code}`) sends the install hook (`platform=2`); each switch from on to off revokes the
+//!   integration's codes and tokens and sends the revoke hook. `POST /__sandbox/oauth/code` mints a code whatever the
+//!   install state, like the integration's Keys tab.
+//!
+//! Webhooks (§11):
+//! * One request per event and change: a stage change sent to a destination subscribed to `update_lead` and
+//!   `status_lead` arrives as two requests. `update_lead` fires on every lead write, stage and owner changes included.
+//! * `X-Amocrm-Requestid` is new on every attempt. No answer within 2 s is recorded as 499 (what the retry table's 499
+//!   stands for), an unreachable receiver as 0.
+//! * Subscribing an existing destination again replaces its settings and enables it; a 101st destination is 422;
+//!   unsubscribing drops its pending retries. A disabled webhook gets no new hooks and no retries.
+//! * Notes carry legacy numeric types (common 4, attachment 5, call_in 10, call_out 11, service messages 25, sms_in
+//!   102, sms_out 103); other types keep their v4 name. A task's `result` carries only `text`.
+//!
+//! Events (the RU "События и примечания" page):
+//! * Newest first. `filter[entity_id]` counts only with exactly one `filter[entity]`; a bare `filter[created_at]`
+//!   means "created at or after". A missing id answers 204.
+//! * `lead_added` carries empty values (the docs show a note id; the sandbox keeps no creation note). Task events
+//!   belong to the task (`entity_type: task`).
+//! * Demo leads were accepted from "Неразобранное" into the first stage and moved on stage by stage; leads still in
+//!   "Неразобранное" have no stage change, since nothing moves a lead into that stage.
 
 pub mod ajax;
 pub mod api;

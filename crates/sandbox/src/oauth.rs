@@ -545,6 +545,9 @@ pub async fn access_token(
         }
         Err(refusal) => (refusal.status, refusal.into_response()),
     };
+    if state.config.log_requests {
+        eprintln!("POST /oauth2/access_token -> {status} [oauth]");
+    }
     state.log.push(LogEntry {
         seq: 0,
         ts_ms,

@@ -144,10 +144,24 @@ impl Widget {
 
     /// The manifest's settings fields as `/api/v4/widgets` describes them (`settings_template`).
     pub fn settings_template(&self) -> Vec<Value> {
+        let locales: Vec<&str> = self
+            .archive
+            .manifest
+            .pointer("/widget/locale")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let lang = ["ru", "en"]
+            .into_iter()
+            .find(|l| locales.contains(l))
+            .or(locales.first().copied())
+            .unwrap_or("ru");
         let i18n = self
             .archive
             .files
-            .get("i18n/ru.json")
+            .get(&format!("i18n/{lang}.json"))
             .and_then(|bytes| serde_json::from_slice::<Value>(bytes).ok());
         self.archive
             .manifest

@@ -1,4 +1,4 @@
-//! Widgets: list, get by code, install with settings and uninstall (amocrm-widget-platform.md §1.3 [S39], the RU
+//! Widgets: list, get by code, install with settings and uninstall (amocrm-widget-platform.md §1.3 (source S39), the RU
 //! "Виджеты" API page). Installing and uninstalling send the integration's hooks like the settings page does.
 
 use axum::body::Bytes;

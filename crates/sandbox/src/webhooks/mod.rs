@@ -217,7 +217,9 @@ impl Emitter {
 
     /// Adds a fault for the next jobs.
     pub fn add_fault(&self, rule: FaultRule) {
-        self.book().faults.push_back(rule);
+        if rule.count > 0 {
+            self.book().faults.push_back(rule);
+        }
     }
 
     /// Removes every pending fault.
