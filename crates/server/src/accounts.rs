@@ -282,6 +282,25 @@ pub async fn update_details(
     Ok(())
 }
 
+/// When the account sync last scanned the account (Unix ms), if ever.
+pub async fn synced_at(db: &Db, account_id: i64) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT synced_at FROM accounts WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?.flatten())
+}
+
+/// Records a finished scan that started at `started_ms`.
+pub async fn set_synced_at(db: &Db, account_id: i64, started_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET synced_at = $1 WHERE account_id = $2")
+        .bind(started_ms)
+        .bind(account_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
 /// How many accounts are paused now, for metrics.
 pub async fn paused_count(db: &Db) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) FROM accounts WHERE paused_until > $1")

@@ -432,3 +432,56 @@ async fn metric_sum(server: &str, name: &str) -> f64 {
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_account_sync_catches_lost_deals_the_webhooks_missed() {
+    for backend in backends() {
+        let sandbox = sandbox().await;
+        let account_id = sandbox_account_id(&sandbox).await;
+        let mut lost = Vec::new();
+        for name in ["Missed one", "Missed two", "Missed three"] {
+            let (lead_id, pipeline) = create_lead(&sandbox, name).await;
+            lose_lead(&sandbox, lead_id, pipeline).await;
+            lost.push(lead_id);
+        }
+        let (won, pipeline) = create_lead(&sandbox, "Won").await;
+        set_status(&sandbox, won, pipeline, 142).await;
+        let (open, _) = create_lead(&sandbox, "Still open").await;
+        let (handled, pipeline) = create_lead(&sandbox, "Lost with a task").await;
+        amo(&sandbox, Method::POST, "/api/v4/tasks", Some(json!([{ "text": "Call", "complete_till": 1_900_000_000, "entity_id": handled, "entity_type": "leads" }]))).await;
+        lose_lead(&sandbox, handled, pipeline).await;
+
+        let db = fresh_db(&backend).await;
+        let mut config = with_sandbox_token(server_config(&db), &sandbox, account_id);
+        // The scheduler enqueues the first sync at once.
+        config.sync_interval_seconds = 3600;
+        let server = leakguard_server::start(config).await.unwrap();
+        let synced = wait_for(Duration::from_secs(20), || async {
+            leakguard_server::accounts::synced_at(server.db(), account_id)
+                .await
+                .ok()
+                .flatten()
+        })
+        .await;
+        assert!(synced.is_some(), "{}: no sync", backend.name());
+        drained(server.db(), Duration::from_secs(20)).await;
+        for lead_id in lost {
+            let tasks = tasks_of(&sandbox, lead_id).await;
+            assert_eq!(tasks.len(), 1, "{}: {tasks:?}", backend.name());
+            assert!(tasks[0]["text"].as_str().unwrap().contains("#lg-r"));
+        }
+        assert!(tasks_of(&sandbox, won).await.is_empty());
+        assert!(tasks_of(&sandbox, open).await.is_empty());
+        assert_eq!(tasks_of(&sandbox, handled).await.len(), 1);
+        let account = leakguard_server::accounts::get(server.db(), account_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            account.timezone.is_some_and(|zone| !zone.is_empty()),
+            "the sync stores the time zone"
+        );
+        server.shutdown().await;
+        sandbox.shutdown().await;
+    }
+}

@@ -1,7 +1,7 @@
 //! What each job kind does. Handlers act on the current state fetched from amoCRM, not on the
 //! webhook's copy, so duplicate and out-of-order deliveries converge on the same result.
 
-use amo_api::query::LeadsQuery;
+use amo_api::query::{LeadsQuery, TimeRange, MAX_LIMIT};
 use amo_api::{Lead, NewTask, STATUS_LOST};
 use leakguard_core::dates::{deadline_after, Calendar, FixedOffset, UtcOffset};
 use leakguard_core::idempotency::{marker, MarkerKind};
@@ -12,6 +12,7 @@ use crate::accounts;
 use crate::amo::{AmoClient, AmoError};
 use crate::db::{now_ms, Db};
 use crate::jobs::effects;
+use crate::jobs::queue::{self, NewJob};
 use crate::webhook::parser::{Action, Event};
 
 /// A webhook event to process; the payload is the parsed [`Event`].
@@ -20,7 +21,8 @@ pub const WEBHOOK_EVENT: &str = "webhook.event";
 pub const LEAD_RECONCILE: &str = "lead.reconcile";
 /// Creates one task at most once; payload [`TaskJob`].
 pub const TASK_CREATE: &str = "task.create";
-/// Refreshes what the server knows about the account (subdomain, time zone); payload `{}`.
+/// Refreshes what the server knows about the account (subdomain, time zone) and scans for lost
+/// deals the webhooks may have missed; payload `{}`.
 pub const ACCOUNT_SYNC: &str = "account.sync";
 
 /// The task a `task.create` job creates.
@@ -152,7 +154,7 @@ pub async fn reconcile_lead(
     let Some(lead) = ctx.amo.get::<Lead>(account_id, &path).await? else {
         return Ok(());
     };
-    if lead.is_deleted || lead.status_id != STATUS_LOST || lead.closest_task_at.is_some() {
+    if !needs_follow_up(&lead) {
         return Ok(());
     }
     let account = accounts::get(&ctx.db, account_id)
@@ -188,8 +190,16 @@ pub async fn reconcile_lead(
     Ok(())
 }
 
-/// Reads the account's subdomain and time zone.
+/// How far back the first scan of an account looks for lost deals.
+pub const FIRST_SCAN_SECONDS: i64 = 7 * 86_400;
+/// How much each later scan overlaps the previous one, for clock skew and slow writes.
+pub const SCAN_OVERLAP_SECONDS: i64 = 300;
+
+/// Reads the account's subdomain and time zone, then queues a reconcile of every deal lost since
+/// the last scan that has no open task: webhooks can be lost after amoCRM's last retry.
 async fn sync_account(ctx: &JobContext, account_id: i64) -> Result<(), JobError> {
+    let started = now_ms();
+    let internal = |error: anyhow::Error| JobError::Retry(error.to_string());
     let Some(account) = ctx
         .amo
         .get::<amo_api::Account>(account_id, "/api/v4/account?with=datetime_settings")
@@ -210,7 +220,52 @@ async fn sync_account(ctx: &JobContext, account_id: i64) -> Result<(), JobError>
         timezone.as_deref(),
     )
     .await
-    .map_err(|error| JobError::Retry(error.to_string()))
+    .map_err(internal)?;
+
+    let from = match accounts::synced_at(&ctx.db, account_id)
+        .await
+        .map_err(internal)?
+    {
+        Some(last) => last / 1000 - SCAN_OVERLAP_SECONDS,
+        None => started / 1000 - FIRST_SCAN_SECONDS,
+    };
+    let query = LeadsQuery {
+        closed_at: TimeRange {
+            from: Some(from),
+            to: None,
+        },
+        limit: Some(MAX_LIMIT),
+        ..LeadsQuery::default()
+    };
+    let leads: Vec<Lead> = ctx
+        .amo
+        .get_all(account_id, |page| {
+            LeadsQuery {
+                page: Some(page),
+                ..query.clone()
+            }
+            .to_path()
+        })
+        .await?;
+    // Filters may be ignored by accounts without filter access (§1.4), so the rule is re-checked here.
+    for lead in leads.iter().filter(|lead| needs_follow_up(lead)) {
+        let closed = lead.closed_at.unwrap_or(lead.updated_at);
+        let job = NewJob::now(
+            account_id,
+            LEAD_RECONCILE,
+            serde_json::json!({ "lead_id": lead.id }),
+        )
+        .dedup(format!("reconcile:{account_id}:{}:{closed}", lead.id));
+        queue::enqueue(&ctx.db.pool, &job).await.map_err(internal)?;
+    }
+    accounts::set_synced_at(&ctx.db, account_id, started)
+        .await
+        .map_err(internal)
+}
+
+/// Whether a lead is lost with no open task (and so gets a follow-up).
+fn needs_follow_up(lead: &Lead) -> bool {
+    !lead.is_deleted && lead.status_id == STATUS_LOST && lead.closest_task_at.is_none()
 }
 
 /// The account's time zone from the tz database, Moscow time when unknown (amoCRM's default).

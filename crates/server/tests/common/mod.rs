@@ -194,11 +194,21 @@ pub async fn create_lead(sandbox: &leakguard_sandbox::Running, name: &str) -> (u
 
 /// Marks a lead lost (status 143).
 pub async fn lose_lead(sandbox: &leakguard_sandbox::Running, lead_id: u64, pipeline: u64) {
+    set_status(sandbox, lead_id, pipeline, 143).await;
+}
+
+/// Moves a lead to `status_id` of `pipeline`.
+pub async fn set_status(
+    sandbox: &leakguard_sandbox::Running,
+    lead_id: u64,
+    pipeline: u64,
+    status_id: u64,
+) {
     let (status, body) = amo(
         sandbox,
         reqwest::Method::PATCH,
         &format!("/api/v4/leads/{lead_id}"),
-        Some(json!({ "status_id": 143, "pipeline_id": pipeline })),
+        Some(json!({ "status_id": status_id, "pipeline_id": pipeline })),
     )
     .await;
     assert_eq!(status, 200, "{body}");
