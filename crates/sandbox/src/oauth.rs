@@ -11,8 +11,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::config::Rotation;
+use crate::faults::FaultKind;
+use crate::problem::ApiError;
 use crate::requestlog::LogEntry;
 use crate::routes::AppState;
+use crate::server::DropConnection;
 use crate::state::{random_token, uuid_from};
 
 /// How long an authorization code can be exchanged (20 minutes, §12.1).
@@ -23,6 +26,8 @@ pub const ACCESS_LIFETIME: i64 = 86_400;
 pub const REFRESH_LIFETIME: i64 = 90 * 86_400;
 /// The longest lifetime a long-lived token can be given (5 years, §12.3).
 pub const MAX_LONG_LIVED_DAYS: i64 = 5 * 365 + 1;
+/// Where the token endpoint lives on the account origin.
+pub const TOKEN_PATH: &str = "/oauth2/access_token";
 /// The `type` of every OAuth refusal.
 pub const PROBLEM_TYPE: &str = "https://developers.amocrm.ru/v3/errors/OAuthProblemJson";
 
@@ -516,6 +521,8 @@ fn opaque(rng: &mut fastrand::Rng, hex_len: usize) -> String {
 }
 
 /// `POST /oauth2/access_token` on the account origin (§12.2): JSON or form body, `application/json` answer.
+/// `/__sandbox/faults` rules for this path apply: `status` and `rate_limit` answer instead of issuing, `latency`
+/// delays, and `drop` issues the grant and then closes the connection (an answer lost on the way).
 pub async fn access_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -528,13 +535,35 @@ pub async fn access_token(
         .unwrap_or("")
         .to_ascii_lowercase();
     let request = TokenRequest::parse(&content_type, &body).unwrap_or_default();
+    let fault = state.faults.take("POST", TOKEN_PATH);
+    let injected = match fault.as_ref().map(|f| f.kind) {
+        Some(FaultKind::Latency) => {
+            let ms = fault.as_ref().map_or(0, |f| f.ms);
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            None
+        }
+        Some(FaultKind::Status) => {
+            let status = fault.as_ref().map_or(500, |f| f.status);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some(ApiError::new(status, "Injected fault").into_response())
+        }
+        Some(FaultKind::RateLimit) => Some(
+            ApiError::too_many_requests(1, state.limiter.config().retry_after_header)
+                .into_response(),
+        ),
+        Some(FaultKind::Drop) | None => None,
+    };
     let now = state.clock.now();
     let account = state.account_claims();
     let rotation = state.options().refresh_rotation;
-    let result = state
-        .oauth
-        .exchange(&request, &state.oauth_clients(), &account, rotation, now);
-    let (status, response) = match result {
+    let result = match injected {
+        Some(response) => Err(response),
+        None => state
+            .oauth
+            .exchange(&request, &state.oauth_clients(), &account, rotation, now)
+            .map_err(IntoResponse::into_response),
+    };
+    let (status, mut response) = match result {
         Ok(pair) => {
             let mut response = (StatusCode::OK, pair.body().to_string()).into_response();
             response.headers_mut().insert(
@@ -543,8 +572,12 @@ pub async fn access_token(
             );
             (200, response)
         }
-        Err(refusal) => (refusal.status, refusal.into_response()),
+        Err(response) => (response.status().as_u16(), response),
     };
+    if fault.is_some_and(|f| f.kind == FaultKind::Drop) {
+        // The grant was issued; only its answer is lost on the way.
+        response.extensions_mut().insert(DropConnection);
+    }
     if state.config.log_requests {
         eprintln!("POST /oauth2/access_token -> {status} [oauth]");
     }
@@ -552,7 +585,7 @@ pub async fn access_token(
         seq: 0,
         ts_ms,
         method: "POST".into(),
-        path: "/oauth2/access_token".into(),
+        path: TOKEN_PATH.into(),
         query: String::new(),
         status,
         client: "oauth".into(),

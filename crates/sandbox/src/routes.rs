@@ -34,7 +34,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(gated)
         .route(
-            "/oauth2/access_token",
+            crate::oauth::TOKEN_PATH,
             axum::routing::post(crate::oauth::access_token),
         )
         .merge(crate::pages::router(&state))

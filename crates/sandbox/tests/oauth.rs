@@ -514,3 +514,35 @@ async fn widget_token_audience_is_the_redirect_base() {
     .unwrap();
     assert_eq!(claims["aud"], receiver.url);
 }
+
+/// amocrm-api-v4.md §12.3 with an injected `drop` fault on the token endpoint: the refresh is issued but its answer is
+/// lost. Under `single_use` the client is locked out; under `grace` its old refresh token still works.
+#[tokio::test]
+async fn a_lost_refresh_answer_under_both_policies() {
+    for (rotation, recovers) in [("single_use", false), ("grace", true)] {
+        let receiver = Receiver::start().await;
+        let sb = with_integration(&receiver).await;
+        sb.control("/__sandbox/options", json!({"refresh_rotation": rotation}))
+            .await;
+        let (_, pair) = code_grant(&sb, &mint_code(&sb).await).await;
+        let old = pair["refresh_token"].as_str().unwrap();
+        let (status, _) = sb
+            .control(
+                "/__sandbox/faults",
+                json!({"path": "/oauth2/access_token", "kind": "drop"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let keys = keys(&sb).await;
+        let lost = sb
+            .client
+            .post(format!("{}/oauth2/access_token", sb.app))
+            .json(&json!({"client_id": keys["client_id"], "client_secret": keys["client_secret"],
+                          "grant_type": "refresh_token", "refresh_token": old, "redirect_uri": keys["redirect_uri"]}))
+            .send()
+            .await;
+        assert!(lost.is_err(), "{rotation}: the answer never arrives");
+        let (status, retry) = refresh_grant(&sb, old).await;
+        assert_eq!(status == StatusCode::OK, recovers, "{rotation}: {retry}");
+    }
+}
