@@ -21,8 +21,17 @@ pub const LOGOS: [(&str, u32, u32); 6] = [
 /// The widget version: the workspace version this crate inherits.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The files the browser downloads to run the widget.
+/// The files the browser downloads to run the widget (plus the main glue's `snippets/leakguard-widget-*`).
 pub const RUNTIME_FILES: [&str; 3] = ["script.js", "leakguard.js", "leakguard_bg.wasm"];
+
+/// The wasm modules of the archive: `(package, wasm-bindgen name)`. The first runs everywhere;
+/// the others are imported on demand (the key-metrics page, then its XLSX export) and are kept
+/// out of the runtime total.
+pub const MODULES: [(&str, &str); 3] = [
+    ("leakguard-widget", "leakguard"),
+    ("leakguard-metrics", "leakguard_metrics"),
+    ("leakguard-export", "leakguard_export"),
+];
 
 pub struct Packed {
     pub zip: PathBuf,
@@ -41,37 +50,44 @@ pub fn run() -> Result<Packed> {
         std::fs::create_dir_all(dir)?;
     }
 
-    sh::run(
-        &root,
-        "cargo",
-        &["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "leakguard-widget"],
-        &[],
-    )?;
+    let mut build_args = vec!["build", "--release", "--target", "wasm32-unknown-unknown"];
+    for (package, _) in MODULES {
+        build_args.extend(["-p", package]);
+    }
+    sh::run(&root, "cargo", &build_args, &[])?;
     let pinned = install::pinned_wasm_bindgen()?;
     let cli = install::installed_wasm_bindgen();
     ensure!(
         cli.as_deref() == Some(pinned.as_str()),
         "wasm-bindgen CLI {cli:?} does not match the crate {pinned}; run `cargo xtask install`"
     );
-    let wasm = root.join("target/wasm32-unknown-unknown/release/leakguard.wasm");
-    sh::run(
-        &root,
-        "wasm-bindgen",
-        &["--target", "web", "--no-typescript", "--out-dir", path_str(&build)?, path_str(&wasm)?],
-        &[],
-    )?;
-    std::fs::copy(build.join("leakguard.js"), out.join("leakguard.js"))?;
-    match install::wasm_opt() {
-        Some(opt) => sh::run(
+    for (_, name) in MODULES {
+        let wasm = root.join(format!("target/wasm32-unknown-unknown/release/{name}.wasm"));
+        sh::run(
             &root,
-            path_str(&opt)?,
-            &["-Oz", path_str(&build.join("leakguard_bg.wasm"))?, "-o", path_str(&out.join("leakguard_bg.wasm"))?],
+            "wasm-bindgen",
+            &["--target", "web", "--no-typescript", "--out-dir", path_str(&build)?, path_str(&wasm)?],
             &[],
-        )?,
-        None => {
-            eprintln!("warning: wasm-opt (npm binaryen 132) is not installed; the wasm is not shrunk");
-            std::fs::copy(build.join("leakguard_bg.wasm"), out.join("leakguard_bg.wasm"))?;
+        )?;
+        std::fs::copy(build.join(format!("{name}.js")), out.join(format!("{name}.js")))?;
+        let bindgen_wasm = build.join(format!("{name}_bg.wasm"));
+        let packed_wasm = out.join(format!("{name}_bg.wasm"));
+        match install::wasm_opt() {
+            Some(opt) => sh::run(
+                &root,
+                path_str(&opt)?,
+                &["-Oz", path_str(&bindgen_wasm)?, "-o", path_str(&packed_wasm)?],
+                &[],
+            )?,
+            None => {
+                eprintln!("warning: wasm-opt (npm binaryen 132) is not installed; the wasm is not shrunk");
+                std::fs::copy(&bindgen_wasm, &packed_wasm)?;
+            }
         }
+    }
+    // Inline JavaScript of the modules (their dynamic `import()`), which their glue imports.
+    if build.join("snippets").is_dir() {
+        copy_tree(&build.join("snippets"), &out.join("snippets"))?;
     }
 
     let manifest = stamped_manifest(&root.join("manifest.json"))?;
@@ -98,6 +114,16 @@ pub fn stamped_manifest(path: &Path) -> Result<String> {
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
     manifest["widget"]["version"] = Value::String(VERSION.to_string());
     Ok(serde_json::to_string_pretty(&manifest)? + "\n")
+}
+
+/// Copies every file below `from` to the same place below `to`.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for file in files_below(from)? {
+        let target = to.join(&file);
+        std::fs::create_dir_all(target.parent().context("a file has a parent")?)?;
+        std::fs::copy(from.join(&file), target)?;
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path, ext: &str) -> Result<()> {
@@ -134,8 +160,13 @@ pub fn files_below(dir: &Path) -> Result<Vec<String>> {
 /// Checks the unpacked archive against the platform's archive rules (platform doc §1, §2).
 pub fn check_archive_dir(dir: &Path) -> Result<()> {
     let files = files_below(dir)?;
-    for required in ["manifest.json", "script.js", "style.css", "leakguard.js", "leakguard_bg.wasm"] {
+    for required in ["manifest.json", "script.js", "style.css"] {
         ensure!(files.iter().any(|f| f == required), "the archive root lacks {required}");
+    }
+    for (_, name) in MODULES {
+        for required in [format!("{name}.js"), format!("{name}_bg.wasm")] {
+            ensure!(files.contains(&required), "the archive root lacks {required}");
+        }
     }
     for file in &files {
         if file.ends_with(".json") || file.ends_with(".js") || file.ends_with(".css") {
@@ -269,16 +300,35 @@ pub fn gzip_len(bytes: &[u8]) -> Result<usize> {
     Ok(enc.finish()?.len())
 }
 
+/// The files of one module's download: its glue, its wasm and its glue's snippets.
+fn module_files(dir: &Path, name: &str, package: &str) -> Result<Vec<String>> {
+    let mut files = vec![format!("{name}.js"), format!("{name}_bg.wasm")];
+    let snippets = format!("snippets/{package}-");
+    files.extend(files_below(dir)?.into_iter().filter(|f| f.starts_with(&snippets)));
+    Ok(files)
+}
+
 fn report_sizes(dir: &Path, zip: &Path) -> Result<()> {
-    let (mut raw, mut gz) = (0, 0);
-    for f in RUNTIME_FILES {
-        let bytes = std::fs::read(dir.join(f))?;
-        let g = gzip_len(&bytes)?;
-        println!("  {f:<20} {:>8} B raw {:>8} B gzip", bytes.len(), g);
-        raw += bytes.len();
-        gz += g;
+    let size = |files: &[String]| -> Result<(usize, usize)> {
+        let (mut raw, mut gz) = (0, 0);
+        for f in files {
+            let bytes = std::fs::read(dir.join(f))?;
+            let g = gzip_len(&bytes)?;
+            println!("  {f:<48} {:>8} B raw {:>8} B gzip", bytes.len(), g);
+            raw += bytes.len();
+            gz += g;
+        }
+        Ok((raw, gz))
+    };
+    let (main_package, main_name) = MODULES[0];
+    let mut runtime: Vec<String> = RUNTIME_FILES.iter().map(|f| f.to_string()).collect();
+    runtime.extend(module_files(dir, main_name, main_package)?.into_iter().skip(2));
+    let (raw, gz) = size(&runtime)?;
+    println!("  {:<48} {raw:>8} B raw {gz:>8} B gzip (budget 80 KB gzip)", "runtime total");
+    for (package, name) in &MODULES[1..] {
+        let (raw, gz) = size(&module_files(dir, name, package)?)?;
+        println!("  {:<48} {raw:>8} B raw {gz:>8} B gzip (loaded on demand)", format!("{name} total"));
     }
-    println!("  {:<20} {raw:>8} B raw {gz:>8} B gzip (budget 80 KB gzip)", "runtime total");
     println!("packed {} ({} B), version {VERSION}", zip.display(), std::fs::metadata(zip)?.len());
     Ok(())
 }

@@ -80,8 +80,9 @@ pub fn attach_style(css: &str) -> Result<Option<Owned>, JsValue> {
 }
 
 /// Saves `content` (a string or bytes) as a file: a Blob, an `a[download]` clicked once, and
-/// the Blob's address released a moment later.
-pub fn download(content: &JsValue, mime: &str, file_name: &str, parent: &Element) -> Result<(), JsValue> {
+/// the Blob's address released a moment later. The link lives in `<body>` for that click only,
+/// outside the page's root, so the click does not reach the page's own listener.
+pub fn download(content: &JsValue, mime: &str, file_name: &str) -> Result<(), JsValue> {
     let options = BlobPropertyBag::new();
     options.set_type(mime);
     let blob = Blob::new_with_blob_sequence_and_options(&js_sys::Array::of1(content), &options)?;
@@ -90,7 +91,7 @@ pub fn download(content: &JsValue, mime: &str, file_name: &str, parent: &Element
     link.set_attribute("href", &url)?;
     link.set_attribute("download", file_name)?;
     link.set_hidden(true);
-    parent.append_child(&link)?;
+    document().and_then(|d| d.body()).ok_or("no body")?.append_child(&link)?;
     link.click();
     link.remove();
     wasm_bindgen_futures::spawn_local(async move {

@@ -18,9 +18,13 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 /// A 429 asking for a longer pause than this is reported at once.
 const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
 
+/// amoCRM counts 7 requests per second as they arrive; spreading them over a little more than a
+/// second keeps network jitter from bunching 8 into one second on the server's clock.
+const WINDOW_MS: u64 = 1_100;
+
 thread_local! {
     /// The one limiter of the page: every request of the metrics page takes a slot here.
-    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::default());
+    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::new(7, WINDOW_MS));
 }
 
 /// Why a request did not give a usable answer.

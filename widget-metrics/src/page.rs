@@ -473,7 +473,7 @@ impl Page {
             "csv" => {
                 let text = export::csv(&table, self.lang, &self.origin, &link);
                 let name = export::file_name(&table.id, &date, "csv");
-                if let Err(error) = dom::download(&JsValue::from_str(&text), "text/csv;charset=utf-8", &name, self.root.element()) {
+                if let Err(error) = dom::download(&JsValue::from_str(&text), "text/csv;charset=utf-8", &name) {
                     web_sys::console::warn_1(&error);
                 }
             }
@@ -488,7 +488,7 @@ impl Page {
                     let file = effects::xlsx(&base, &version, &sheet, header, js_rows(&rows)).await;
                     let Some(page) = weak.upgrade() else { return };
                     let done = file.and_then(|bytes| {
-                        dom::download(&bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &name, page.root.element())
+                        dom::download(&bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &name)
                     });
                     if done.is_err() {
                         page.flash(&page.t("export_failed"));
@@ -582,7 +582,8 @@ impl Page {
                 dom::append(&part, &button(&self.t("refresh"), "refresh")?)?;
             }
             Phase::Failed(error) => {
-                let message = dom::text("p", "leakguard-metrics__message leakguard-metrics__message--alert", &self.widget.text(error_key(*error)))?;
+                let text = interpolate(&self.widget.text(error_key(*error)), &[("status", &status_of(*error))]);
+                let message = dom::text("p", "leakguard-metrics__message leakguard-metrics__message--alert", &text)?;
                 message.set_attribute("role", "alert")?;
                 dom::append(&part, &message)?;
                 dom::append(&part, &button(&self.widget.text("ui.error.retry"), "refresh")?)?;
@@ -736,7 +737,15 @@ fn error_key(error: HttpError) -> &'static str {
         HttpError::Status(401) => "ui.error.unauthorized",
         HttpError::Status(403) => "ui.metrics.forbidden",
         HttpError::Status(429) => "ui.error.rate_limited",
-        HttpError::Status(_) => "ui.metrics.http",
+        HttpError::Status(_) => "ui.error.http",
+    }
+}
+
+/// The HTTP status of a failed request, for the `{status}` of its message.
+fn status_of(error: HttpError) -> String {
+    match error {
+        HttpError::Status(status) => status.to_string(),
+        HttpError::Network | HttpError::Malformed => String::new(),
     }
 }
 
