@@ -16,7 +16,10 @@ pub enum Cell {
     /// A fraction shown as a percentage (0.125 is 12.5 %).
     Share(f64),
     /// A hyperlink, such as a deal's card.
-    Link { text: String, url: String },
+    Link {
+        text: String,
+        url: String,
+    },
 }
 
 /// A table to export: one worksheet with a bold header row.
@@ -53,7 +56,9 @@ pub fn workbook(sheet: &Sheet) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let percent = Format::new().set_num_format("0.0%");
-    let link = Format::new().set_font_color("0563C1").set_underline(rust_xlsxwriter::FormatUnderline::Single);
+    let link = Format::new()
+        .set_font_color("0563C1")
+        .set_underline(rust_xlsxwriter::FormatUnderline::Single);
     let page = book.add_worksheet();
     page.set_name(sheet_name(&sheet.name))?;
     for (col, title) in (0u16..).zip(&sheet.header) {
@@ -84,7 +89,8 @@ fn cell_of(value: &JsValue) -> Cell {
     if let Some(text) = value.as_string() {
         return Cell::Text(text);
     }
-    let field = |key: &str| Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let field =
+        |key: &str| Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
     if let Some(share) = field("share").as_f64() {
         return Cell::Share(share);
     }
@@ -100,7 +106,12 @@ fn cell_of(value: &JsValue) -> Cell {
 pub fn xlsx(name: &str, header: Vec<String>, rows: Array) -> Result<Vec<u8>, JsError> {
     let rows = rows
         .iter()
-        .map(|row| Array::from(&row).iter().map(|cell| cell_of(&cell)).collect())
+        .map(|row| {
+            Array::from(&row)
+                .iter()
+                .map(|cell| cell_of(&cell))
+                .collect()
+        })
         .collect();
     let sheet = Sheet {
         name: name.to_owned(),

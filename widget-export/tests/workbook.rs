@@ -19,7 +19,12 @@ fn part(file: &[u8], name: &str) -> String {
 fn a_table_round_trips_through_the_sheet_xml() {
     let sheet = Sheet {
         name: "Причины отказа".into(),
-        header: vec!["Причина".into(), "Сделок".into(), "Доля".into(), "Ссылка".into()],
+        header: vec![
+            "Причина".into(),
+            "Сделок".into(),
+            "Доля".into(),
+            "Ссылка".into(),
+        ],
         rows: vec![
             vec![
                 Cell::Text("Дорого".into()),
@@ -45,14 +50,20 @@ fn a_table_round_trips_through_the_sheet_xml() {
         assert!(strings.contains(text), "{text} in {strings}");
     }
     let rels = part(&file, "xl/worksheets/_rels/sheet1.xml.rels");
-    assert!(rels.contains("https://example.amocrm.ru/leads/detail/21000042"), "{rels}");
+    assert!(
+        rels.contains("https://example.amocrm.ru/leads/detail/21000042"),
+        "{rels}"
+    );
     let book = part(&file, "xl/workbook.xml");
     assert!(book.contains("Причины отказа"), "{book}");
 }
 
 #[test]
 fn sheet_names_follow_excel_rules() {
-    assert_eq!(sheet_name("Lost: by reason [2026/11]"), "Lost  by reason  2026 11");
+    assert_eq!(
+        sheet_name("Lost: by reason [2026/11]"),
+        "Lost  by reason  2026 11"
+    );
     assert_eq!(sheet_name(""), "Sheet1");
     assert_eq!(sheet_name("'*'"), "Sheet1");
     assert_eq!(sheet_name(&"я".repeat(40)).chars().count(), 31);

@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn bars_are_proportional_and_stacked() {
-        let chart = bar_chart("t".into(), vec![row("a", 400), row("b", 100), row("c", 0), row("d", 1)]);
+        let chart = bar_chart(
+            "t".into(),
+            vec![row("a", 400), row("b", 100), row("c", 0), row("d", 1)],
+        );
         let lengths: Vec<u32> = chart.bars.iter().map(|b| b.length).collect();
         assert_eq!(lengths, [PLOT_WIDTH, PLOT_WIDTH / 4, 0, 2]);
         let tops: Vec<u32> = chart.bars.iter().map(|b| b.y).collect();

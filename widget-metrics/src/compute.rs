@@ -76,7 +76,11 @@ mod tests {
                 "pipeline_id":2,"created_at":0,"updated_at":{updated},"closed_at":null,"is_deleted":false}}"#
             )
         };
-        let page = format!(r#"{{"_embedded":{{"leads":[{},{}]}}}}"#, lead(1, now - 5 * day), lead(2, now - 5 * day + 1));
+        let page = format!(
+            r#"{{"_embedded":{{"leads":[{},{}]}}}}"#,
+            lead(1, now - 5 * day),
+            lead(2, now - 5 * day + 1)
+        );
         let filter = Filter::period(Period { from: 0, to: now });
         let scope = Scope::for_filter(&filter, |_| BTreeSet::new());
         let mut data = Dataset::default();

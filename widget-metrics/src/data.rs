@@ -92,12 +92,19 @@ impl Directory {
     pub fn stage(&self, stage: StageRef) -> (Option<&str>, Option<&str>) {
         let pipeline = self.pipelines.iter().find(|p| p.id == stage.pipeline_id);
         let status = pipeline.and_then(|p| p.stages.iter().find(|s| s.id == stage.status_id));
-        (pipeline.map(|p| p.name.as_str()), status.map(|s| s.name.as_str()))
+        (
+            pipeline.map(|p| p.name.as_str()),
+            status.map(|s| s.name.as_str()),
+        )
     }
 
     /// Where `stage` stands in the account's order: pipelines, then stages; unknown stages last.
     pub fn stage_rank(&self, stage: StageRef) -> (usize, usize) {
-        let Some(p) = self.pipelines.iter().position(|p| p.id == stage.pipeline_id) else {
+        let Some(p) = self
+            .pipelines
+            .iter()
+            .position(|p| p.id == stage.pipeline_id)
+        else {
             return (usize::MAX, stage.status_id as usize);
         };
         let s = self.pipelines[p]
@@ -109,15 +116,24 @@ impl Directory {
     }
 
     pub fn person(&self, id: u64) -> Option<&str> {
-        self.people.iter().find(|p| p.id == id).map(|p| p.name.as_str())
+        self.people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.as_str())
     }
 
     pub fn reason(&self, id: u64) -> Option<&str> {
-        self.reasons.iter().find(|r| r.0 == id).map(|r| r.1.as_str())
+        self.reasons
+            .iter()
+            .find(|r| r.0 == id)
+            .map(|r| r.1.as_str())
     }
 
     pub fn pipeline(&self, id: u32) -> Option<&str> {
-        self.pipelines.iter().find(|p| p.id == id).map(|p| p.name.as_str())
+        self.pipelines
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.as_str())
     }
 
     /// The users of group `group`.
@@ -161,7 +177,12 @@ impl Dataset {
 
     /// Adds one page of `list` (the JSON body; `None` for a 204) and returns how many items the
     /// page held before the checks, which is what the page plan needs.
-    pub fn add_page(&mut self, list: List, body: Option<&str>, scope: &Scope) -> Result<usize, serde_json::Error> {
+    pub fn add_page(
+        &mut self,
+        list: List,
+        body: Option<&str>,
+        scope: &Scope,
+    ) -> Result<usize, serde_json::Error> {
         let Some(body) = body else { return Ok(0) };
         match list {
             List::OpenDeals | List::LostDeals | List::AnyDeals => {
@@ -192,7 +213,11 @@ impl Dataset {
 
     /// The position of every deal by id, for drill-down lists.
     pub fn index(&self) -> HashMap<u64, usize> {
-        self.deals.iter().enumerate().map(|(i, d)| (d.id, i)).collect()
+        self.deals
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id, i))
+            .collect()
     }
 
     /// Keeps only what `scope` holds: the deals of its pipelines and users, lost within its period.
@@ -200,7 +225,9 @@ impl Dataset {
         self.deals.retain(|deal| {
             let kept = scope.holds(deal.pipeline_id, deal.responsible_user_id)
                 && (deal.status_id != STATUS_LOST
-                    || deal.closed_at.is_some_and(|closed| scope.lost.contains(closed)));
+                    || deal
+                        .closed_at
+                        .is_some_and(|closed| scope.lost.contains(closed)));
             kept || !self.deal_ids.remove(&deal.id)
         });
     }
@@ -215,9 +242,13 @@ fn accepts(list: List, lead: &Lead, scope: &Scope) -> bool {
         List::OpenDeals => !is_closed_status(lead.status_id),
         List::LostDeals => {
             lead.status_id == STATUS_LOST
-                && lead.closed_at.is_some_and(|closed| scope.lost.contains(closed))
+                && lead
+                    .closed_at
+                    .is_some_and(|closed| scope.lost.contains(closed))
         }
-        List::AnyDeals => accepts(List::OpenDeals, lead, scope) || accepts(List::LostDeals, lead, scope),
+        List::AnyDeals => {
+            accepts(List::OpenDeals, lead, scope) || accepts(List::LostDeals, lead, scope)
+        }
         List::OpenTasks => false,
     }
 }
@@ -277,12 +308,18 @@ mod tests {
     }
 
     fn page(key: &str, items: &[String]) -> String {
-        format!(r#"{{"_page":1,"_links":{{}},"_embedded":{{"{key}":[{}]}}}}"#, items.join(","))
+        format!(
+            r#"{{"_page":1,"_links":{{}},"_embedded":{{"{key}":[{}]}}}}"#,
+            items.join(",")
+        )
     }
 
     fn scope(pipeline: Option<u32>, manager: Option<u64>) -> Scope {
         let filter = Filter {
-            period: Period { from: 2_000, to: 3_000 },
+            period: Period {
+                from: 2_000,
+                to: 3_000,
+            },
             pipeline_id: pipeline,
             manager_id: manager,
             group_id: None,
@@ -307,8 +344,14 @@ mod tests {
         );
         let scope = scope(Some(7), Some(5));
         let mut data = Dataset::default();
-        assert_eq!(data.add_page(List::OpenDeals, Some(&body), &scope).unwrap(), 7);
-        assert_eq!(data.add_page(List::LostDeals, Some(&body), &scope).unwrap(), 7);
+        assert_eq!(
+            data.add_page(List::OpenDeals, Some(&body), &scope).unwrap(),
+            7
+        );
+        assert_eq!(
+            data.add_page(List::LostDeals, Some(&body), &scope).unwrap(),
+            7
+        );
         let ids: Vec<u64> = data.deals.iter().map(|d| d.id).collect();
         // The previous period starts at 1 000, so deal 7 is kept for the comparison.
         assert_eq!(ids, [1, 3, 7]);
@@ -328,25 +371,48 @@ mod tests {
                 "responsible_user_id":5,"text":"Call","result":[],"_links":{{}}}}"#
             )
         };
-        let body = page("tasks", &[task(1, "leads", false), task(2, "leads", true), task(3, "contacts", false)]);
+        let body = page(
+            "tasks",
+            &[
+                task(1, "leads", false),
+                task(2, "leads", true),
+                task(3, "contacts", false),
+            ],
+        );
         let mut data = Dataset::default();
-        assert_eq!(data.add_page(List::OpenTasks, Some(&body), &scope(None, None)).unwrap(), 3);
+        assert_eq!(
+            data.add_page(List::OpenTasks, Some(&body), &scope(None, None))
+                .unwrap(),
+            3
+        );
         assert_eq!(data.tasks.len(), 1);
         assert_eq!(data.tasks[0].entity_type, TaskEntity::Lead);
         assert_eq!(data.tasks[0].complete_till, 900);
-        assert!(data.add_page(List::OpenTasks, Some("{not json"), &scope(None, None)).is_err());
+        assert!(data
+            .add_page(List::OpenTasks, Some("{not json"), &scope(None, None))
+            .is_err());
     }
 
     #[test]
     fn narrowing_drops_what_a_smaller_scope_does_not_hold() {
-        let body = page("leads", &[lead(1, 7, 10, 5, None), lead(2, 8, 10, 6, None), lead(3, 7, 143, 5, Some(1_500))]);
+        let body = page(
+            "leads",
+            &[
+                lead(1, 7, 10, 5, None),
+                lead(2, 8, 10, 6, None),
+                lead(3, 7, 143, 5, Some(1_500)),
+            ],
+        );
         let wide = scope(None, None);
         let mut data = Dataset::default();
         data.add_page(List::OpenDeals, Some(&body), &wide).unwrap();
         data.add_page(List::LostDeals, Some(&body), &wide).unwrap();
         assert_eq!(data.deals.len(), 3);
         let mut narrow = scope(Some(7), None);
-        narrow.lost = Period { from: 2_000, to: 3_000 };
+        narrow.lost = Period {
+            from: 2_000,
+            to: 3_000,
+        };
         data.narrow(&narrow);
         assert_eq!(data.deals.iter().map(|d| d.id).collect::<Vec<_>>(), [1]);
         // A dropped deal can come back with a later page.
@@ -363,13 +429,36 @@ mod tests {
         )
         .unwrap();
         let people = vec![
-            Person { id: 2, name: "Борис".into(), group_id: 9 },
-            Person { id: 1, name: "Анна".into(), group_id: 9 },
-            Person { id: 3, name: "Вера".into(), group_id: 0 },
+            Person {
+                id: 2,
+                name: "Борис".into(),
+                group_id: 9,
+            },
+            Person {
+                id: 1,
+                name: "Анна".into(),
+                group_id: 9,
+            },
+            Person {
+                id: 3,
+                name: "Вера".into(),
+                group_id: 0,
+            },
         ];
-        let directory = Directory::new(pipelines.items, Vec::new(), people, vec![(9, "Sales".into())]);
-        assert_eq!(directory.stage_pairs(), [(1, 11), (1, 142), (2, 21), (2, 143)]);
-        assert_eq!(directory.stage(StageRef::new(2, 21)), (Some("B"), Some("New")));
+        let directory = Directory::new(
+            pipelines.items,
+            Vec::new(),
+            people,
+            vec![(9, "Sales".into())],
+        );
+        assert_eq!(
+            directory.stage_pairs(),
+            [(1, 11), (1, 142), (2, 21), (2, 143)]
+        );
+        assert_eq!(
+            directory.stage(StageRef::new(2, 21)),
+            (Some("B"), Some("New"))
+        );
         assert_eq!(directory.stage(StageRef::new(2, 99)), (Some("B"), None));
         assert_eq!(directory.stage_rank(StageRef::new(2, 143)), (1, 1));
         assert_eq!(directory.stage_rank(StageRef::new(5, 1)).0, usize::MAX);

@@ -60,8 +60,14 @@ impl Drop for Owned {
 pub struct Listener(#[allow(dead_code)] EventListener);
 
 /// Calls `handler` for every `event` on `target` until the returned listener is dropped.
-pub fn on(target: &EventTarget, event: &'static str, mut handler: impl FnMut(web_sys::Event) + 'static) -> Listener {
-    Listener(EventListener::new(target, event, move |event| handler(event.clone())))
+pub fn on(
+    target: &EventTarget,
+    event: &'static str,
+    mut handler: impl FnMut(web_sys::Event) + 'static,
+) -> Listener {
+    Listener(EventListener::new(target, event, move |event| {
+        handler(event.clone())
+    }))
 }
 
 /// Adds the page's stylesheet (a constant of this crate, set as text) to `<head>` once.
@@ -69,7 +75,10 @@ pub fn on(target: &EventTarget, event: &'static str, mut handler: impl FnMut(web
 /// Returns the element only when this call added it, so only the owner removes it.
 pub fn attach_style(css: &str) -> Result<Option<Owned>, JsValue> {
     let document = document().ok_or("no document")?;
-    if document.query_selector(&format!("style[{STYLE_MARK}]"))?.is_some() {
+    if document
+        .query_selector(&format!("style[{STYLE_MARK}]"))?
+        .is_some()
+    {
         return Ok(None);
     }
     let style = document.create_element("style")?;
@@ -91,7 +100,10 @@ pub fn download(content: &JsValue, mime: &str, file_name: &str) -> Result<(), Js
     link.set_attribute("href", &url)?;
     link.set_attribute("download", file_name)?;
     link.set_hidden(true);
-    document().and_then(|d| d.body()).ok_or("no body")?.append_child(&link)?;
+    document()
+        .and_then(|d| d.body())
+        .ok_or("no body")?
+        .append_child(&link)?;
     link.click();
     link.remove();
     wasm_bindgen_futures::spawn_local(async move {

@@ -32,14 +32,24 @@ fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsVal
 pub async fn load_module(base: &str, version: &str, name: &str) -> Result<JsValue, JsValue> {
     let module = JsFuture::from(import_module(&format!("{base}/{name}.js?v={version}"))?).await?;
     let options = Object::new();
-    Reflect::set(&options, &"module_or_path".into(), &format!("{base}/{name}_bg.wasm?v={version}").into())?;
+    Reflect::set(
+        &options,
+        &"module_or_path".into(),
+        &format!("{base}/{name}_bg.wasm?v={version}").into(),
+    )?;
     let init = call(&module, "default", &[options.into()])?;
     JsFuture::from(Promise::from(init)).await?;
     Ok(module)
 }
 
 /// The XLSX file of one table, made by the export module, which is loaded on first use.
-pub async fn xlsx(base: &str, version: &str, sheet: &str, header: Vec<String>, rows: js_sys::Array) -> Result<JsValue, JsValue> {
+pub async fn xlsx(
+    base: &str,
+    version: &str,
+    sheet: &str,
+    header: Vec<String>,
+    rows: js_sys::Array,
+) -> Result<JsValue, JsValue> {
     let loaded = EXPORT.with_borrow(Clone::clone);
     let module = match loaded {
         Some(module) => module,

@@ -22,7 +22,11 @@ pub fn delimiter(lang: Lang) -> Delimiter {
 /// A share in basis points as a percentage with one decimal, e.g. `12,5` or `12.5`.
 pub fn percent(basis_points: i64, delimiter: Delimiter) -> String {
     let tenths = (basis_points.saturating_abs() + 5) / 10;
-    let sign = if basis_points < 0 && tenths > 0 { "-" } else { "" };
+    let sign = if basis_points < 0 && tenths > 0 {
+        "-"
+    } else {
+        ""
+    };
     let point = match delimiter {
         Delimiter::Semicolon => ',',
         Delimiter::Comma => '.',
@@ -32,7 +36,11 @@ pub fn percent(basis_points: i64, delimiter: Delimiter) -> String {
 
 /// Whether a table has deal links, which get a column of their addresses.
 fn has_links(table: &Table) -> bool {
-    table.rows.iter().flatten().any(|cell| matches!(cell, Cell::Deal { .. }))
+    table
+        .rows
+        .iter()
+        .flatten()
+        .any(|cell| matches!(cell, Cell::Deal { .. }))
 }
 
 /// The table as CSV: numbers plain (no grouping, no currency), shares as percentages, and for a
@@ -49,7 +57,9 @@ pub fn csv(table: &Table, lang: Lang, origin: &str, link_column: &str) -> String
             .iter()
             .map(|cell| match cell {
                 Cell::Text(text) => text.clone(),
-                Cell::Count { value, .. } | Cell::Money { value, .. } | Cell::Change { value, .. } => value.to_string(),
+                Cell::Count { value, .. }
+                | Cell::Money { value, .. }
+                | Cell::Change { value, .. } => value.to_string(),
                 Cell::Share { basis_points, .. } => percent(*basis_points, delimiter),
                 Cell::Deal { name, .. } => name.clone(),
             })
@@ -73,12 +83,19 @@ pub enum XlsxCell {
     Number(f64),
     /// A fraction shown as a percentage.
     Share(f64),
-    Link { text: String, url: String },
+    Link {
+        text: String,
+        url: String,
+    },
 }
 
 /// The header and rows for the XLSX module: numbers stay numbers, deals become hyperlinks, and a
 /// deal list gets the column of addresses too.
-pub fn xlsx_rows(table: &Table, origin: &str, link_column: &str) -> (Vec<String>, Vec<Vec<XlsxCell>>) {
+pub fn xlsx_rows(
+    table: &Table,
+    origin: &str,
+    link_column: &str,
+) -> (Vec<String>, Vec<Vec<XlsxCell>>) {
     let links = has_links(table);
     let mut header = table.columns.clone();
     if links {
@@ -92,8 +109,12 @@ pub fn xlsx_rows(table: &Table, origin: &str, link_column: &str) -> (Vec<String>
                 .iter()
                 .map(|cell| match cell {
                     Cell::Text(text) => XlsxCell::Text(text.clone()),
-                    Cell::Count { value, .. } | Cell::Money { value, .. } | Cell::Change { value, .. } => XlsxCell::Number(*value as f64),
-                    Cell::Share { basis_points, .. } => XlsxCell::Share(*basis_points as f64 / 10_000.0),
+                    Cell::Count { value, .. }
+                    | Cell::Money { value, .. }
+                    | Cell::Change { value, .. } => XlsxCell::Number(*value as f64),
+                    Cell::Share { basis_points, .. } => {
+                        XlsxCell::Share(*basis_points as f64 / 10_000.0)
+                    }
                     Cell::Deal { id, name } => XlsxCell::Link {
                         text: name.clone(),
                         url: deal_url(origin, *id),
@@ -117,7 +138,13 @@ pub fn xlsx_rows(table: &Table, origin: &str, link_column: &str) -> (Vec<String>
 pub fn file_name(table_id: &str, date: &str, extension: &str) -> String {
     let safe: String = table_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("leakguard-{safe}-{date}.{extension}")
 }
@@ -131,16 +158,35 @@ mod tests {
         Table {
             id: "lost-reasons".into(),
             title: "By reason".into(),
-            columns: vec!["Причина".into(), "Сделок".into(), "Сумма".into(), "Доля".into(), "Изменение".into()],
-            rows: vec![
-                vec![
-                    Cell::Text("Дорого; очень".into()),
-                    Cell::Count { value: 1234, text: "1 234".into(), drill: Some(0) },
-                    Cell::Money { value: 5_000_000, text: "5 000 000 ₽".into(), drill: Some(1) },
-                    Cell::Share { basis_points: 1250, text: "12,5 %".into() },
-                    Cell::Change { value: -3, text: "−3".into(), trend: Trend::Down },
-                ],
+            columns: vec![
+                "Причина".into(),
+                "Сделок".into(),
+                "Сумма".into(),
+                "Доля".into(),
+                "Изменение".into(),
             ],
+            rows: vec![vec![
+                Cell::Text("Дорого; очень".into()),
+                Cell::Count {
+                    value: 1234,
+                    text: "1 234".into(),
+                    drill: Some(0),
+                },
+                Cell::Money {
+                    value: 5_000_000,
+                    text: "5 000 000 ₽".into(),
+                    drill: Some(1),
+                },
+                Cell::Share {
+                    basis_points: 1250,
+                    text: "12,5 %".into(),
+                },
+                Cell::Change {
+                    value: -3,
+                    text: "−3".into(),
+                    trend: Trend::Down,
+                },
+            ]],
         }
     }
 
@@ -152,7 +198,10 @@ mod tests {
             "\u{feff}Причина;Сделок;Сумма;Доля;Изменение\r\n\"Дорого; очень\";1234;5000000;12,5;-3\r\n"
         );
         let english = csv(&table(), Lang::En, "", "Link");
-        assert!(english.contains("Дорого; очень,1234,5000000,12.5,-3\r\n"), "{english}");
+        assert!(
+            english.contains("Дорого; очень,1234,5000000,12.5,-3\r\n"),
+            "{english}"
+        );
     }
 
     #[test]
@@ -162,18 +211,31 @@ mod tests {
             title: "Lost".into(),
             columns: vec!["Deal".into(), "Value".into()],
             rows: vec![vec![
-                Cell::Deal { id: 42, name: "Поставка".into() },
-                Cell::Money { value: 100, text: "100".into(), drill: None },
+                Cell::Deal {
+                    id: 42,
+                    name: "Поставка".into(),
+                },
+                Cell::Money {
+                    value: 100,
+                    text: "100".into(),
+                    drill: None,
+                },
             ]],
         };
         let text = csv(&deals, Lang::En, "https://x.kommo.com", "Link");
-        assert_eq!(text, "\u{feff}Deal,Value,Link\r\nПоставка,100,https://x.kommo.com/leads/detail/42\r\n");
+        assert_eq!(
+            text,
+            "\u{feff}Deal,Value,Link\r\nПоставка,100,https://x.kommo.com/leads/detail/42\r\n"
+        );
         let (header, rows) = xlsx_rows(&deals, "https://x.kommo.com", "Link");
         assert_eq!(header, ["Deal", "Value", "Link"]);
         assert_eq!(
             rows[0],
             [
-                XlsxCell::Link { text: "Поставка".into(), url: "https://x.kommo.com/leads/detail/42".into() },
+                XlsxCell::Link {
+                    text: "Поставка".into(),
+                    url: "https://x.kommo.com/leads/detail/42".into()
+                },
                 XlsxCell::Number(100.0),
                 XlsxCell::Text("https://x.kommo.com/leads/detail/42".into()),
             ]
@@ -196,7 +258,10 @@ mod tests {
 
     #[test]
     fn file_names_are_safe() {
-        assert_eq!(file_name("lost-reasons", "2026-11-27", "csv"), "leakguard-lost-reasons-2026-11-27.csv");
+        assert_eq!(
+            file_name("lost-reasons", "2026-11-27", "csv"),
+            "leakguard-lost-reasons-2026-11-27.csv"
+        );
         assert_eq!(file_name("a/b c", "d", "xlsx"), "leakguard-a-b-c-d.xlsx");
     }
 }

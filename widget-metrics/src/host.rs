@@ -53,7 +53,9 @@ fn prop(value: &JsValue, key: &str) -> JsValue {
 /// A string or a number as text; numbers are printed by JavaScript.
 fn text_of(value: &JsValue) -> Option<String> {
     let text = match value.dyn_ref::<js_sys::Number>() {
-        Some(number) if number.value_of().is_finite() => number.to_string_with_radix(10).ok().map(String::from),
+        Some(number) if number.value_of().is_finite() => {
+            number.to_string_with_radix(10).ok().map(String::from)
+        }
         _ => value.as_string(),
     };
     text.filter(|s| !s.is_empty())
@@ -84,7 +86,11 @@ impl Widget {
 
     /// The widget version, for cache busting.
     pub fn version(&self) -> String {
-        self.get_version().ok().as_ref().and_then(text_of).unwrap_or_default()
+        self.get_version()
+            .ok()
+            .as_ref()
+            .and_then(text_of)
+            .unwrap_or_default()
     }
 
     /// A text of the widget's language file, by dotted key; the key itself when it is missing.
@@ -117,7 +123,9 @@ fn app() -> Option<App> {
 }
 
 fn constant(key: &str) -> JsValue {
-    app().and_then(|app| app.constant(key).ok()).unwrap_or(JsValue::UNDEFINED)
+    app()
+        .and_then(|app| app.constant(key).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
 /// What the page needs to know about the account, from `APP.constant('account')` (no request).

@@ -83,7 +83,9 @@ async fn drain(response: &Response) {
 async fn send(url: &str, signal: &AbortSignal) -> Result<Response, HttpError> {
     let network = |_: JsValue| HttpError::Network;
     let headers = Headers::new().map_err(network)?;
-    headers.set("X-Requested-With", "XMLHttpRequest").map_err(network)?;
+    headers
+        .set("X-Requested-With", "XMLHttpRequest")
+        .map_err(network)?;
     headers.set("Accept", "application/json").map_err(network)?;
     let init = RequestInit::new();
     init.set_method("GET");

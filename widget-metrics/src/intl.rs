@@ -79,7 +79,13 @@ impl ZoneOffsets {
         format
             .format_to_parts(&date)
             .iter()
-            .find(|part| Reflect::get(part, &"type".into()).ok().and_then(|t| t.as_string()).as_deref() == Some("timeZoneName"))
+            .find(|part| {
+                Reflect::get(part, &"type".into())
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .as_deref()
+                    == Some("timeZoneName")
+            })
             .and_then(|part| Reflect::get(&part, &"value".into()).ok()?.as_string())
             .map_or(0, |text| parse_gmt_offset(&text))
     }
@@ -99,7 +105,9 @@ impl UtcOffset for ZoneOffsets {
 
 /// Seconds east of UTC in `GMT+03:00`, `GMT-04:30` or `GMT` (what `longOffset` prints).
 pub fn parse_gmt_offset(text: &str) -> i32 {
-    let Some(rest) = text.trim().strip_prefix("GMT") else { return 0 };
+    let Some(rest) = text.trim().strip_prefix("GMT") else {
+        return 0;
+    };
     let (sign, rest) = match rest.as_bytes().first() {
         Some(b'+') => (1, &rest[1..]),
         Some(b'-') | Some(0xE2) => (-1, rest.trim_start_matches(['-', '\u{2212}'])),
@@ -129,14 +137,25 @@ impl Formats {
         };
         let money = currency
             .filter(|code| code.len() == 3)
-            .and_then(|code| number(&[("style", "currency"), ("currency", code), ("maximumFractionDigits", "0")]))
+            .and_then(|code| {
+                number(&[
+                    ("style", "currency"),
+                    ("currency", code),
+                    ("maximumFractionDigits", "0"),
+                ])
+            })
             .or_else(|| number(&[("maximumFractionDigits", "0")]));
         let mut date_options = vec![("dateStyle", "medium"), ("timeStyle", "short")];
         if let Some(zone) = zone {
             date_options.push(("timeZone", zone));
         }
         let date = DateFormat::new(&locale(language), &options(&date_options))
-            .or_else(|_| DateFormat::new(&JsValue::UNDEFINED, &options(&[("dateStyle", "medium"), ("timeStyle", "short")])))
+            .or_else(|_| {
+                DateFormat::new(
+                    &JsValue::UNDEFINED,
+                    &options(&[("dateStyle", "medium"), ("timeStyle", "short")]),
+                )
+            })
             .ok();
         Formats {
             count: number(&[("maximumFractionDigits", "0")]),
@@ -168,9 +187,10 @@ impl Formats {
 
     pub fn date(&self, unix_seconds: i64) -> String {
         let date = js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0));
-        self.date
-            .as_ref()
-            .map_or_else(|| String::from(date.to_iso_string()), |f| f.format_date(&date))
+        self.date.as_ref().map_or_else(
+            || String::from(date.to_iso_string()),
+            |f| f.format_date(&date),
+        )
     }
 }
 

@@ -45,16 +45,30 @@ pub struct MetricsPage {
 pub fn mount(widget: host::Widget, area: web_sys::Element) -> Result<MetricsPage, JsError> {
     page::Page::mount(widget, &area)
         .map(|page| MetricsPage { _page: page })
-        .map_err(|error| JsError::new(&format!("LeakGuard: the metrics page could not be drawn: {error:?}")))
+        .map_err(|error| {
+            JsError::new(&format!(
+                "LeakGuard: the metrics page could not be drawn: {error:?}"
+            ))
+        })
 }
 
-/// Decodes `lead_pages` (open and lost deals) and `task_pages` (open tasks), as the API sends
-/// them, and computes the key metrics for the period `[from, to)` at `now` in `zone` with the
-/// settings `config`. Returns the headline numbers as a flat array:
+/// Decodes `lead_pages` (deals of any status) and `task_pages` (tasks), as the API sends them,
+/// and computes the key metrics at `times = [now, from, to]` for the period `[from, to)` in
+/// `zone` with the settings `config`. Returns the headline numbers as a flat array:
 /// `[lost count, lost value, previous lost count, previous lost value, overdue count, overdue value,
 /// without-task count, without-task value, stuck count, stuck value, escalated count]`.
 #[wasm_bindgen]
-pub fn benchmark(lead_pages: Vec<String>, task_pages: Vec<String>, now: f64, from: f64, to: f64, zone: &str, config: &str, country: &str) -> Result<Vec<f64>, JsError> {
+pub fn benchmark(
+    lead_pages: Vec<String>,
+    task_pages: Vec<String>,
+    times: Vec<f64>,
+    zone: &str,
+    config: &str,
+    country: &str,
+) -> Result<Vec<f64>, JsError> {
+    let &[now, from, to] = times.as_slice() else {
+        return Err(JsError::new("times is [now, from, to]"));
+    };
     let filter = Filter::period(Period {
         from: from as i64,
         to: to as i64,
@@ -63,16 +77,29 @@ pub fn benchmark(lead_pages: Vec<String>, task_pages: Vec<String>, now: f64, fro
     let mut data = Dataset::default();
     let malformed = |_| JsError::new("a page is not the JSON the API sends");
     for page in &lead_pages {
-        data.add_page(List::AnyDeals, Some(page), &scope).map_err(malformed)?;
+        data.add_page(List::AnyDeals, Some(page), &scope)
+            .map_err(malformed)?;
     }
     for page in &task_pages {
-        data.add_page(List::OpenTasks, Some(page), &scope).map_err(malformed)?;
+        data.add_page(List::OpenTasks, Some(page), &scope)
+            .map_err(malformed)?;
     }
-    let context = compute::Context::new(Some(config), Some(country), ZoneOffsets::new(Some(zone)), Lang::En);
+    let context = compute::Context::new(
+        Some(config),
+        Some(country),
+        ZoneOffsets::new(Some(zone)),
+        Lang::En,
+    );
     let m = context.compute(&data, &filter, now as i64);
     let pair = |b: &leakguard_core::metrics::Bucket| [b.count as f64, b.value as f64];
     let mut out = Vec::with_capacity(11);
-    for bucket in [&m.lost.total, &m.lost_previous.total, &m.overdue_tasks.total, &m.without_task.total, &m.stuck.stuck.total] {
+    for bucket in [
+        &m.lost.total,
+        &m.lost_previous.total,
+        &m.overdue_tasks.total,
+        &m.without_task.total,
+        &m.stuck.stuck.total,
+    ] {
         out.extend(pair(bucket));
     }
     out.push(m.stuck.escalated.count as f64);

@@ -36,7 +36,9 @@ pub struct Loaded {
 }
 
 /// The pipelines with their stages and the loss reasons: two requests, once per page.
-pub async fn directory(signal: &AbortSignal) -> Result<(Vec<Pipeline>, Vec<LossReason>), HttpError> {
+pub async fn directory(
+    signal: &AbortSignal,
+) -> Result<(Vec<Pipeline>, Vec<LossReason>), HttpError> {
     let pipelines = get_text("/api/v4/leads/pipelines", signal).await?;
     let pipelines: Page<Pipeline> = decode(pipelines.as_deref())?;
     let reasons = get_text("/api/v4/leads/loss_reasons", signal).await?;
@@ -48,7 +50,9 @@ fn decode<T>(body: Option<&str>) -> Result<Page<T>, HttpError>
 where
     Page<T>: serde::de::DeserializeOwned,
 {
-    body.map_or(Ok(Page::empty()), |body| serde_json::from_str(body).map_err(|_| HttpError::Malformed))
+    body.map_or(Ok(Page::empty()), |body| {
+        serde_json::from_str(body).map_err(|_| HttpError::Malformed)
+    })
 }
 
 /// One list of a load: what to ask for and how far it got.
@@ -70,17 +74,19 @@ impl Shared {
         let count = self.jobs.len();
         (0..count).find_map(|k| {
             let i = (self.cursor + k) % count;
-            let page = self.jobs[i].plan.next()?;
+            let page = self.jobs[i].plan.next_page()?;
             self.cursor = i + 1;
             Some((i, page))
         })
     }
 
     fn progress(&self) -> Progress {
-        self.jobs.iter().fold(Progress::default(), |p, job| Progress {
-            loaded: p.loaded + job.plan.loaded(),
-            estimate: p.estimate + job.plan.estimate(),
-        })
+        self.jobs
+            .iter()
+            .fold(Progress::default(), |p, job| Progress {
+                loaded: p.loaded + job.plan.loaded(),
+                estimate: p.estimate + job.plan.estimate(),
+            })
     }
 
     fn is_done(&self) -> bool {

@@ -48,7 +48,9 @@ enum Phase {
     /// Reading the pipelines and loss reasons.
     Starting,
     Loading(Progress),
-    Ready { cut: bool },
+    Ready {
+        cut: bool,
+    },
     Failed(HttpError),
     Cancelled,
 }
@@ -146,9 +148,13 @@ impl Page {
         let root = dom::element("div", "leakguard-metrics")?;
         root.set_attribute("data-leakguard-metrics", "")?;
         root.set_attribute("aria-busy", "true")?;
-        dom::append(&area, &root)?;
+        dom::append(area, &root)?;
         let page = Rc::new(Page {
-            formats: Formats::new(language.as_deref(), account.currency.as_deref(), account.timezone.as_deref()),
+            formats: Formats::new(
+                language.as_deref(),
+                account.currency.as_deref(),
+                account.timezone.as_deref(),
+            ),
             context: Context::new(
                 widget.config().as_deref(),
                 account.country.as_deref(),
@@ -199,7 +205,10 @@ impl Page {
     }
 
     fn document(&self) -> Document {
-        self.root.element().owner_document().expect("an attached element has a document")
+        self.root
+            .element()
+            .owner_document()
+            .expect("an attached element has a document")
     }
 
     fn t(&self, key: &str) -> String {
@@ -212,7 +221,7 @@ impl Page {
         for part in ["filters", "status", "tiles", "drill", "sections"] {
             let element = dom::element("div", &format!("leakguard-metrics__{part}"))?;
             element.set_attribute("data-part", part)?;
-            dom::append(&root, &element)?;
+            dom::append(root, &element)?;
         }
         self.draw_status()
     }
@@ -228,7 +237,9 @@ impl Page {
 
     /// Reads the names (two requests), then loads the default filter.
     fn start(self: &Rc<Self>) {
-        let Ok(controller) = AbortController::new() else { return };
+        let Ok(controller) = AbortController::new() else {
+            return;
+        };
         let signal = controller.signal();
         self.state.borrow_mut().load = Some(controller);
         let weak = Rc::downgrade(self);
@@ -237,7 +248,8 @@ impl Page {
             let Some(page) = weak.upgrade() else { return };
             match answer {
                 Ok((pipelines, reasons)) => {
-                    let directory = Directory::new(pipelines, reasons, host::people(), host::groups());
+                    let directory =
+                        Directory::new(pipelines, reasons, host::people(), host::groups());
                     page.state.borrow_mut().directory = Some(Rc::new(directory));
                     page.draw_filters().ok();
                     page.apply(true);
@@ -249,7 +261,8 @@ impl Page {
 
     /// The filter of the form's values at `now`.
     fn filter(&self, form: &Form, now: i64) -> Filter {
-        let preset = Preset::from_code(&form.preset, form.from, form.to).unwrap_or(Preset::Last30Days);
+        let preset =
+            Preset::from_code(&form.preset, form.from, form.to).unwrap_or(Preset::Last30Days);
         Filter {
             period: preset.period(now, &self.context.zone),
             pipeline_id: form.pipeline,
@@ -280,7 +293,11 @@ impl Page {
         let wanted = Scope::for_filter(&filter, |group| directory.members(group));
         let covered = {
             let state = self.state.borrow();
-            matches!(state.phase, Phase::Ready { .. }) && state.loaded.as_ref().is_some_and(|have| have.covers(&wanted))
+            matches!(state.phase, Phase::Ready { .. })
+                && state
+                    .loaded
+                    .as_ref()
+                    .is_some_and(|have| have.covers(&wanted))
         };
         if covered && !force {
             self.show(filter, now);
@@ -290,7 +307,9 @@ impl Page {
     }
 
     fn load(self: &Rc<Self>, scope: Scope, filter: Filter, force: bool, directory: &Rc<Directory>) {
-        let Ok(controller) = AbortController::new() else { return };
+        let Ok(controller) = AbortController::new() else {
+            return;
+        };
         let signal = controller.signal();
         let (generation, data, tasks) = {
             let mut state = self.state.borrow_mut();
@@ -354,7 +373,9 @@ impl Page {
     fn show(&self, filter: Filter, now: i64) {
         let (metrics, directory): (KeyMetrics, Rc<Directory>) = {
             let state = self.state.borrow();
-            let Some(directory) = state.directory.clone() else { return };
+            let Some(directory) = state.directory.clone() else {
+                return;
+            };
             let data = state.data.borrow();
             let metrics = self.context.compute(&data, &filter, now);
             (metrics, directory)
@@ -382,7 +403,12 @@ impl Page {
     /// Updates the progress bar alone (it changes with every page).
     fn progress(&self, progress: Progress) {
         self.state.borrow_mut().phase = Phase::Loading(progress);
-        let bar = self.root.element().query_selector("[data-progress]").ok().flatten();
+        let bar = self
+            .root
+            .element()
+            .query_selector("[data-progress]")
+            .ok()
+            .flatten();
         match bar {
             Some(bar) => {
                 set_progress(&bar, progress, &self.t("progress")).ok();
@@ -396,8 +422,12 @@ impl Page {
     // Events.
 
     fn clicked(self: &Rc<Self>, event: web_sys::Event) {
-        let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
-        let Some(button) = target.closest("[data-action]").ok().flatten() else { return };
+        let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let Some(button) = target.closest("[data-action]").ok().flatten() else {
+            return;
+        };
         let attribute = |name: &str| button.get_attribute(name).unwrap_or_default();
         match attribute("data-action").as_str() {
             "cancel" => {
@@ -461,9 +491,20 @@ impl Page {
         if id == "deals" {
             let (drill, _) = state.drill?;
             let directory = state.directory.as_ref()?;
-            return Some(report::deals_table(&report.drills[drill], &state.data.borrow().deals, &state.index, directory, self));
+            return Some(report::deals_table(
+                &report.drills[drill],
+                &state.data.borrow().deals,
+                &state.index,
+                directory,
+                self,
+            ));
         }
-        report.sections.iter().flat_map(|s| &s.tables).find(|t| t.id == id).cloned()
+        report
+            .sections
+            .iter()
+            .flat_map(|s| &s.tables)
+            .find(|t| t.id == id)
+            .cloned()
     }
 
     fn export(self: &Rc<Self>, table: Table, format: &str) {
@@ -473,7 +514,9 @@ impl Page {
             "csv" => {
                 let text = export::csv(&table, self.lang, &self.origin, &link);
                 let name = export::file_name(&table.id, &date, "csv");
-                if let Err(error) = dom::download(&JsValue::from_str(&text), "text/csv;charset=utf-8", &name) {
+                if let Err(error) =
+                    dom::download(&JsValue::from_str(&text), "text/csv;charset=utf-8", &name)
+                {
                     web_sys::console::warn_1(&error);
                 }
             }
@@ -488,7 +531,11 @@ impl Page {
                     let file = effects::xlsx(&base, &version, &sheet, header, js_rows(&rows)).await;
                     let Some(page) = weak.upgrade() else { return };
                     let done = file.and_then(|bytes| {
-                        dom::download(&bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", &name)
+                        dom::download(
+                            &bytes,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            &name,
+                        )
                     });
                     if done.is_err() {
                         page.flash(&page.t("export_failed"));
@@ -501,7 +548,10 @@ impl Page {
 
     /// Shows a short message in the status line.
     fn flash(&self, text: &str) {
-        if let Ok(message) = dom::element("p", "leakguard-metrics__message leakguard-metrics__message--alert") {
+        if let Ok(message) = dom::element(
+            "p",
+            "leakguard-metrics__message leakguard-metrics__message--alert",
+        ) {
             message.set_text_content(Some(text));
             message.set_attribute("role", "alert").ok();
             self.part("status").append_child(&message).ok();
@@ -512,7 +562,9 @@ impl Page {
 
     fn draw_filters(&self) -> Result<(), JsValue> {
         let state = self.state.borrow();
-        let Some(directory) = &state.directory else { return Ok(()) };
+        let Some(directory) = &state.directory else {
+            return Ok(());
+        };
         let form = &state.form;
         let part = self.part("filters");
         part.set_text_content(None);
@@ -520,12 +572,29 @@ impl Page {
             .iter()
             .map(|code| ((*code).to_owned(), self.t(&format!("period.{code}"))))
             .collect();
-        dom::append(&part, &select(&self.t("filter.period"), "period", &period, Some(form.preset.clone()), None)?)?;
+        dom::append(
+            &part,
+            &select(
+                &self.t("filter.period"),
+                "period",
+                &period,
+                Some(form.preset.clone()),
+                None,
+            )?,
+        )?;
         if form.preset == "custom" {
             for (name, value) in [("from", form.from), ("to", form.to)] {
                 let label = dom::element("label", "leakguard-metrics__field")?;
-                dom::append(&label, &dom::text("span", "leakguard-metrics__label", &self.t(&format!("filter.{name}")))?)?;
-                let input: HtmlInputElement = dom::element("input", "leakguard-metrics__input")?.unchecked_into();
+                dom::append(
+                    &label,
+                    &dom::text(
+                        "span",
+                        "leakguard-metrics__label",
+                        &self.t(&format!("filter.{name}")),
+                    )?,
+                )?;
+                let input: HtmlInputElement =
+                    dom::element("input", "leakguard-metrics__input")?.unchecked_into();
                 input.set_type("date");
                 input.set_name(name);
                 if let Some(date) = value {
@@ -535,12 +604,51 @@ impl Page {
                 dom::append(&part, &label)?;
             }
         }
-        let pipelines: Vec<(String, String)> = directory.pipelines.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
-        dom::append(&part, &select(&self.t("filter.pipeline"), "pipeline", &pipelines, form.pipeline.map(|v| v.to_string()), Some(self.t("filter.all_pipelines")))?)?;
-        let people: Vec<(String, String)> = directory.people.iter().map(|p| (p.id.to_string(), p.name.clone())).collect();
-        dom::append(&part, &select(&self.t("filter.manager"), "manager", &people, form.manager.map(|v| v.to_string()), Some(self.t("filter.all_managers")))?)?;
-        let groups: Vec<(String, String)> = directory.groups.iter().map(|g| (g.0.to_string(), g.1.clone())).collect();
-        dom::append(&part, &select(&self.t("filter.group"), "group", &groups, form.group.map(|v| v.to_string()), Some(self.t("filter.all_groups")))?)?;
+        let pipelines: Vec<(String, String)> = directory
+            .pipelines
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.clone()))
+            .collect();
+        dom::append(
+            &part,
+            &select(
+                &self.t("filter.pipeline"),
+                "pipeline",
+                &pipelines,
+                form.pipeline.map(|v| v.to_string()),
+                Some(self.t("filter.all_pipelines")),
+            )?,
+        )?;
+        let people: Vec<(String, String)> = directory
+            .people
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.clone()))
+            .collect();
+        dom::append(
+            &part,
+            &select(
+                &self.t("filter.manager"),
+                "manager",
+                &people,
+                form.manager.map(|v| v.to_string()),
+                Some(self.t("filter.all_managers")),
+            )?,
+        )?;
+        let groups: Vec<(String, String)> = directory
+            .groups
+            .iter()
+            .map(|g| (g.0.to_string(), g.1.clone()))
+            .collect();
+        dom::append(
+            &part,
+            &select(
+                &self.t("filter.group"),
+                "group",
+                &groups,
+                form.group.map(|v| v.to_string()),
+                Some(self.t("filter.all_groups")),
+            )?,
+        )?;
         Ok(())
     }
 
@@ -548,7 +656,14 @@ impl Page {
         let state = self.state.borrow();
         let root = self.root.element();
         root.set_attribute("data-state", state.phase.code())?;
-        root.set_attribute("aria-busy", if matches!(state.phase, Phase::Starting | Phase::Loading(_)) { "true" } else { "false" })?;
+        root.set_attribute(
+            "aria-busy",
+            if matches!(state.phase, Phase::Starting | Phase::Loading(_)) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         let part = self.part("status");
         part.set_text_content(None);
         match &state.phase {
@@ -561,8 +676,14 @@ impl Page {
                 bar.set_attribute("data-progress", "")?;
                 bar.set_attribute("role", "progressbar")?;
                 bar.set_attribute("aria-label", &self.t("loading"))?;
-                dom::append(&bar, &dom::element("div", "leakguard-metrics__progress-fill")?)?;
-                dom::append(&bar, &dom::element("span", "leakguard-metrics__progress-text")?)?;
+                dom::append(
+                    &bar,
+                    &dom::element("div", "leakguard-metrics__progress-fill")?,
+                )?;
+                dom::append(
+                    &bar,
+                    &dom::element("span", "leakguard-metrics__progress-text")?,
+                )?;
                 set_progress(&bar, progress, &self.t("progress"))?;
                 dom::append(&part, &bar)?;
                 dom::append(&part, &button(&self.t("cancel"), "cancel")?)?;
@@ -571,25 +692,51 @@ impl Page {
                 let line = dom::text(
                     "p",
                     "leakguard-metrics__freshness",
-                    &interpolate(&self.t("loaded_at"), &[("date", &self.formats.date(state.loaded_at))]),
+                    &interpolate(
+                        &self.t("loaded_at"),
+                        &[("date", &self.formats.date(state.loaded_at))],
+                    ),
                 )?;
                 dom::append(&part, &line)?;
                 let MetricsSource::Browser = self.source;
-                dom::append(&part, &dom::text("p", "leakguard-metrics__source", &self.t("source_browser"))?)?;
+                dom::append(
+                    &part,
+                    &dom::text("p", "leakguard-metrics__source", &self.t("source_browser"))?,
+                )?;
                 if *cut {
-                    dom::append(&part, &dom::text("p", "leakguard-metrics__message leakguard-metrics__message--alert", &self.t("cut"))?)?;
+                    dom::append(
+                        &part,
+                        &dom::text(
+                            "p",
+                            "leakguard-metrics__message leakguard-metrics__message--alert",
+                            &self.t("cut"),
+                        )?,
+                    )?;
                 }
                 dom::append(&part, &button(&self.t("refresh"), "refresh")?)?;
             }
             Phase::Failed(error) => {
-                let text = interpolate(&self.widget.text(error_key(*error)), &[("status", &status_of(*error))]);
-                let message = dom::text("p", "leakguard-metrics__message leakguard-metrics__message--alert", &text)?;
+                let text = interpolate(
+                    &self.widget.text(error_key(*error)),
+                    &[("status", &status_of(*error))],
+                );
+                let message = dom::text(
+                    "p",
+                    "leakguard-metrics__message leakguard-metrics__message--alert",
+                    &text,
+                )?;
                 message.set_attribute("role", "alert")?;
                 dom::append(&part, &message)?;
-                dom::append(&part, &button(&self.widget.text("ui.error.retry"), "refresh")?)?;
+                dom::append(
+                    &part,
+                    &button(&self.widget.text("ui.error.retry"), "refresh")?,
+                )?;
             }
             Phase::Cancelled => {
-                dom::append(&part, &dom::text("p", "leakguard-metrics__message", &self.t("cancelled"))?)?;
+                dom::append(
+                    &part,
+                    &dom::text("p", "leakguard-metrics__message", &self.t("cancelled"))?,
+                )?;
                 dom::append(&part, &button(&self.t("refresh"), "refresh")?)?;
             }
         }
@@ -603,7 +750,9 @@ impl Page {
 
     fn draw_report(&self) -> Result<(), JsValue> {
         let state = self.state.borrow();
-        let (Some(report), Some(filter)) = (&state.report, &state.filter) else { return Ok(()) };
+        let (Some(report), Some(filter)) = (&state.report, &state.filter) else {
+            return Ok(());
+        };
         let root = self.root.element();
         root.set_attribute("data-now", &state.now.to_string())?;
         root.set_attribute("data-from", &filter.period.from.to_string())?;
@@ -613,17 +762,29 @@ impl Page {
         for tile in &report.tiles {
             let card = dom::element("section", "leakguard-metrics__tile")?;
             card.set_attribute("data-metric", tile.metric)?;
-            dom::append(&card, &dom::text("h3", "leakguard-metrics__tile-title", &tile.title)?)?;
+            dom::append(
+                &card,
+                &dom::text("h3", "leakguard-metrics__tile-title", &tile.title)?,
+            )?;
             if let Some(count) = &tile.count {
-                dom::append(&card, &cell(count, "leakguard-metrics__tile-count", "count")?)?;
+                dom::append(
+                    &card,
+                    &cell(count, "leakguard-metrics__tile-count", "count")?,
+                )?;
             }
             if let Some(value) = &tile.value {
-                dom::append(&card, &cell(value, "leakguard-metrics__tile-value", "value")?)?;
+                dom::append(
+                    &card,
+                    &cell(value, "leakguard-metrics__tile-value", "value")?,
+                )?;
             }
             if let Some(comparison) = &tile.comparison {
                 let line = dom::text(
                     "p",
-                    &format!("leakguard-metrics__delta leakguard-metrics__delta--{}", comparison.trend.code()),
+                    &format!(
+                        "leakguard-metrics__delta leakguard-metrics__delta--{}",
+                        comparison.trend.code()
+                    ),
                     &format!("{} {}", comparison.trend.arrow(), comparison.text),
                 )?;
                 line.set_attribute("data-trend", comparison.trend.code())?;
@@ -640,13 +801,19 @@ impl Page {
         for section in &report.sections {
             let block = dom::element("section", "leakguard-metrics__section")?;
             block.set_attribute("data-section", section.metric)?;
-            dom::append(&block, &dom::text("h2", "leakguard-metrics__section-title", &section.title)?)?;
+            dom::append(
+                &block,
+                &dom::text("h2", "leakguard-metrics__section-title", &section.title)?,
+            )?;
             if let Some(note) = &section.note {
                 dom::append(&block, &dom::text("p", "leakguard-metrics__note", note)?)?;
             }
             if let Some(chart) = &section.chart {
                 let figure = dom::element("figure", "leakguard-metrics__figure")?;
-                dom::append(&figure, &dom::text("figcaption", "leakguard-metrics__caption", &chart.title)?)?;
+                dom::append(
+                    &figure,
+                    &dom::text("figcaption", "leakguard-metrics__caption", &chart.title)?,
+                )?;
                 dom::append(&figure, &chart::draw(&document, chart)?)?;
                 dom::append(&block, &figure)?;
             }
@@ -662,8 +829,14 @@ impl Page {
     fn table_element(&self, table: &Table, rows: usize) -> Result<Element, JsValue> {
         let wrap = dom::element("div", "leakguard-metrics__table-wrap")?;
         let head = dom::element("div", "leakguard-metrics__table-head")?;
-        dom::append(&head, &dom::text("h4", "leakguard-metrics__table-title", &table.title)?)?;
-        for (format, label) in [("csv", self.t("export.csv")), ("xlsx", self.t("export.xlsx"))] {
+        dom::append(
+            &head,
+            &dom::text("h4", "leakguard-metrics__table-title", &table.title)?,
+        )?;
+        for (format, label) in [
+            ("csv", self.t("export.csv")),
+            ("xlsx", self.t("export.xlsx")),
+        ] {
             let export = button(&label, "export")?;
             export.set_attribute("data-table", &table.id)?;
             export.set_attribute("data-format", format)?;
@@ -710,20 +883,40 @@ impl Page {
             part.remove_attribute("data-open")?;
             return Ok(());
         };
-        let Some(table) = self.table("deals") else { return Ok(()) };
+        let Some(table) = self.table("deals") else {
+            return Ok(());
+        };
         part.set_attribute("data-open", "")?;
         let head = dom::element("div", "leakguard-metrics__drill-head")?;
-        dom::append(&head, &dom::text(
-            "h3",
-            "leakguard-metrics__drill-title",
-            &interpolate(&self.t("drill.title"), &[("title", &table.title), ("count", &self.formats.count(table.rows.len() as i64))]),
-        )?)?;
+        dom::append(
+            &head,
+            &dom::text(
+                "h3",
+                "leakguard-metrics__drill-title",
+                &interpolate(
+                    &self.t("drill.title"),
+                    &[
+                        ("title", &table.title),
+                        ("count", &self.formats.count(table.rows.len() as i64)),
+                    ],
+                ),
+            )?,
+        )?;
         dom::append(&head, &button(&self.t("drill.close"), "close")?)?;
         dom::append(&part, &head)?;
         dom::append(&part, &self.table_element(&table, shown)?)?;
         if table.rows.len() > shown {
             let left = (table.rows.len() - shown).min(DRILL_PAGE) as i64;
-            dom::append(&part, &button(&interpolate(&self.t("drill.more"), &[("count", &self.formats.count(left))]), "more")?)?;
+            dom::append(
+                &part,
+                &button(
+                    &interpolate(
+                        &self.t("drill.more"),
+                        &[("count", &self.formats.count(left))],
+                    ),
+                    "more",
+                )?,
+            )?;
         }
         Ok(())
     }
@@ -763,24 +956,41 @@ fn set_progress(bar: &Element, progress: Progress, template: &str) -> Result<(),
     if let Some(text) = bar.last_element_child() {
         text.set_text_content(Some(&interpolate(
             template,
-            &[("loaded", &progress.loaded.to_string()), ("total", &estimate.to_string())],
+            &[
+                ("loaded", &progress.loaded.to_string()),
+                ("total", &estimate.to_string()),
+            ],
         )));
     }
     Ok(())
 }
 
 fn button(label: &str, action: &str) -> Result<Element, JsValue> {
-    let button = dom::text("button", &format!("leakguard-metrics__button leakguard-metrics__button--{action}"), label)?;
+    let button = dom::text(
+        "button",
+        &format!("leakguard-metrics__button leakguard-metrics__button--{action}"),
+        label,
+    )?;
     button.set_attribute("type", "button")?;
     button.set_attribute("data-action", action)?;
     Ok(button)
 }
 
 /// A labelled `<select>`: `empty` adds a first "all" option with an empty value.
-fn select(label: &str, name: &str, options: &[(String, String)], selected: Option<String>, empty: Option<String>) -> Result<Element, JsValue> {
+fn select(
+    label: &str,
+    name: &str,
+    options: &[(String, String)],
+    selected: Option<String>,
+    empty: Option<String>,
+) -> Result<Element, JsValue> {
     let field = dom::element("label", "leakguard-metrics__field")?;
-    dom::append(&field, &dom::text("span", "leakguard-metrics__label", label)?)?;
-    let element: HtmlSelectElement = dom::element("select", "leakguard-metrics__select")?.unchecked_into();
+    dom::append(
+        &field,
+        &dom::text("span", "leakguard-metrics__label", label)?,
+    )?;
+    let element: HtmlSelectElement =
+        dom::element("select", "leakguard-metrics__select")?.unchecked_into();
     element.set_name(name);
     let all = empty.map(|text| (String::new(), text));
     for (value, text) in all.iter().chain(options) {
@@ -820,19 +1030,31 @@ fn cell(value: &Cell, class: &str, field: &str) -> Result<Element, JsValue> {
     };
     match value {
         Cell::Text(text) => with(dom::text("span", class, text)?, None),
-        Cell::Count { value, text, drill } | Cell::Money { value, text, drill } => number(*value, text, *drill),
-        Cell::Share { basis_points, text } => with(dom::text("span", &format!("leakguard-metrics__number {class}"), text)?, Some(*basis_points)),
+        Cell::Count { value, text, drill } | Cell::Money { value, text, drill } => {
+            number(*value, text, *drill)
+        }
+        Cell::Share { basis_points, text } => with(
+            dom::text("span", &format!("leakguard-metrics__number {class}"), text)?,
+            Some(*basis_points),
+        ),
         Cell::Change { value, text, trend } => {
             let element = dom::text(
                 "span",
-                &format!("leakguard-metrics__delta leakguard-metrics__delta--{} {class}", trend.code()),
+                &format!(
+                    "leakguard-metrics__delta leakguard-metrics__delta--{} {class}",
+                    trend.code()
+                ),
                 &format!("{} {text}", trend.arrow()),
             )?;
             element.set_attribute("data-trend", trend.code())?;
             with(element, Some(*value))
         }
         Cell::Deal { id, name } => {
-            let link = dom::text("a", &format!("js-navigate-link leakguard-metrics__deal {class}"), name)?;
+            let link = dom::text(
+                "a",
+                &format!("js-navigate-link leakguard-metrics__deal {class}"),
+                name,
+            )?;
             link.set_attribute("href", &format!("/leads/detail/{id}"))?;
             link.set_attribute("data-deal", &id.to_string())?;
             with(link, None)
@@ -849,7 +1071,10 @@ fn js_rows(rows: &[Vec<XlsxCell>]) -> js_sys::Array {
                     XlsxCell::Text(text) => JsValue::from_str(text),
                     XlsxCell::Number(number) => JsValue::from_f64(*number),
                     XlsxCell::Share(share) => object(&[("share", JsValue::from_f64(*share))]),
-                    XlsxCell::Link { text, url } => object(&[("text", JsValue::from_str(text)), ("url", JsValue::from_str(url))]),
+                    XlsxCell::Link { text, url } => object(&[
+                        ("text", JsValue::from_str(text)),
+                        ("url", JsValue::from_str(url)),
+                    ]),
                 })
                 .collect::<js_sys::Array>()
         })

@@ -43,12 +43,12 @@ impl PagePlan {
 
     /// The next page to request, if one can be requested now; `None` while the search for the
     /// end waits for an answer, and once every page is requested.
-    pub fn next(&mut self) -> Option<u32> {
+    pub fn next_page(&mut self) -> Option<u32> {
         // The search for the end goes first, so the estimate is right early.
         let known = self.last.unwrap_or(self.full_up_to);
-        let page = self
-            .probe()
-            .or_else(|| (1..=known).find(|p| !self.loaded.contains(p) && !self.in_flight.contains(p)));
+        let page = self.probe().or_else(|| {
+            (1..=known).find(|p| !self.loaded.contains(p) && !self.in_flight.contains(p))
+        });
         if let Some(page) = page {
             self.in_flight.insert(page);
         }
@@ -118,8 +118,9 @@ impl PagePlan {
 
     /// Whether every page of the list has been received.
     pub fn is_done(&self) -> bool {
-        self.last
-            .is_some_and(|last| self.in_flight.is_empty() && (1..=last).all(|p| self.loaded.contains(&p)))
+        self.last.is_some_and(|last| {
+            self.in_flight.is_empty() && (1..=last).all(|p| self.loaded.contains(&p))
+        })
     }
 
     /// Whether the list was longer than `max_pages` pages and so was cut.
@@ -141,7 +142,7 @@ mod tests {
         let answer = |page: u32| items.saturating_sub((page as usize - 1) * limit).min(limit);
         while !plan.is_done() {
             while out.len() < parallel {
-                match plan.next() {
+                match plan.next_page() {
                     Some(page) => {
                         requested.push(page);
                         out.push(page);
@@ -162,12 +163,20 @@ mod tests {
             for parallel in [1, 3, 6] {
                 let (requested, plan) = run(items, 250, parallel);
                 let pages = items.div_ceil(250) as u32;
-                let mut loaded: Vec<u32> = requested.iter().copied().filter(|&p| p <= pages).collect();
+                let mut loaded: Vec<u32> =
+                    requested.iter().copied().filter(|&p| p <= pages).collect();
                 loaded.sort_unstable();
-                assert_eq!(loaded, (1..=pages).collect::<Vec<_>>(), "{items} items, {parallel} at a time");
+                assert_eq!(
+                    loaded,
+                    (1..=pages).collect::<Vec<_>>(),
+                    "{items} items, {parallel} at a time"
+                );
                 let misses = requested.len() as u32 - pages;
                 let bound = 1 + (pages.max(1) as f64).log2().ceil() as u32;
-                assert!(misses <= bound, "{items} items: {misses} requests past the end, bound {bound}");
+                assert!(
+                    misses <= bound,
+                    "{items} items: {misses} requests past the end, bound {bound}"
+                );
                 assert_eq!(plan.estimate(), pages);
                 assert!(!plan.was_cut());
             }
@@ -178,7 +187,7 @@ mod tests {
     fn the_estimate_is_known_early() {
         let mut plan = PagePlan::new(250, 1000);
         // 300 pages: 1, 2, 4, …, 256 are full, 512 is past the end.
-        let mut page = plan.next();
+        let mut page = plan.next_page();
         let mut answered = 0;
         while let Some(p) = page {
             plan.record(p, if p <= 300 { 250 } else { 0 });
@@ -186,7 +195,7 @@ mod tests {
             if plan.estimate() == 300 {
                 break;
             }
-            page = plan.next();
+            page = plan.next_page();
         }
         assert!(answered < 40, "the end was found after {answered} answers");
         assert_eq!(plan.estimate(), 300);
@@ -195,22 +204,22 @@ mod tests {
     #[test]
     fn a_short_page_ends_the_list_at_once() {
         let mut plan = PagePlan::new(250, 1000);
-        assert_eq!(plan.next(), Some(1));
+        assert_eq!(plan.next_page(), Some(1));
         plan.record(1, 250);
-        assert_eq!(plan.next(), Some(2));
+        assert_eq!(plan.next_page(), Some(2));
         plan.record(2, 17);
         assert_eq!(plan.estimate(), 2);
         assert!(plan.is_done());
-        assert_eq!(plan.next(), None);
+        assert_eq!(plan.next_page(), None);
     }
 
     #[test]
     fn a_failed_page_is_asked_again() {
         let mut plan = PagePlan::new(250, 1000);
-        assert_eq!(plan.next(), Some(1));
-        assert_eq!(plan.next(), None, "one probe at a time");
+        assert_eq!(plan.next_page(), Some(1));
+        assert_eq!(plan.next_page(), None, "one probe at a time");
         plan.retry(1);
-        assert_eq!(plan.next(), Some(1));
+        assert_eq!(plan.next_page(), Some(1));
         plan.record(1, 3);
         assert!(plan.is_done());
     }
@@ -218,13 +227,13 @@ mod tests {
     #[test]
     fn a_list_that_shrinks_while_it_is_read_still_ends() {
         let mut plan = PagePlan::new(250, 1000);
-        assert_eq!(plan.next(), Some(1));
+        assert_eq!(plan.next_page(), Some(1));
         plan.record(1, 250);
-        assert_eq!(plan.next(), Some(2));
+        assert_eq!(plan.next_page(), Some(2));
         plan.record(2, 250);
-        assert_eq!(plan.next(), Some(4));
+        assert_eq!(plan.next_page(), Some(4));
         plan.record(4, 100);
-        assert_eq!(plan.next(), Some(3));
+        assert_eq!(plan.next_page(), Some(3));
         plan.record(3, 0);
         assert!(plan.is_done());
         assert_eq!(plan.estimate(), 3, "three pages were received");
@@ -233,7 +242,7 @@ mod tests {
     #[test]
     fn an_endless_list_is_cut_at_the_guard() {
         let mut plan = PagePlan::new(10, 8);
-        while let Some(page) = plan.next() {
+        while let Some(page) = plan.next_page() {
             plan.record(page, 10);
         }
         assert!(plan.is_done());

@@ -62,14 +62,32 @@ impl Trend {
 pub enum Cell {
     Text(String),
     /// A number of deals; `drill` is the index of its deal list in [`Report::drills`].
-    Count { value: i64, text: String, drill: Option<usize> },
+    Count {
+        value: i64,
+        text: String,
+        drill: Option<usize>,
+    },
     /// A sum of deal budgets.
-    Money { value: i64, text: String, drill: Option<usize> },
-    Share { basis_points: i64, text: String },
+    Money {
+        value: i64,
+        text: String,
+        drill: Option<usize>,
+    },
+    Share {
+        basis_points: i64,
+        text: String,
+    },
     /// A change against the previous period.
-    Change { value: i64, text: String, trend: Trend },
+    Change {
+        value: i64,
+        text: String,
+        trend: Trend,
+    },
     /// A deal that opens in one click.
-    Deal { id: u64, name: String },
+    Deal {
+        id: u64,
+        name: String,
+    },
 }
 
 /// A table of the page, exported as it is shown.
@@ -128,7 +146,12 @@ pub struct Report {
 }
 
 /// Builds the report. Overdue payments have no data in the browser yet (`payments` is false).
-pub fn report(metrics: &KeyMetrics, directory: &Directory, payments: bool, locale: &impl Locale) -> Report {
+pub fn report(
+    metrics: &KeyMetrics,
+    directory: &Directory,
+    payments: bool,
+    locale: &impl Locale,
+) -> Report {
     let mut builder = Builder {
         locale,
         directory,
@@ -155,7 +178,8 @@ pub fn report(metrics: &KeyMetrics, directory: &Directory, payments: bool, local
         }),
         note: None,
     }];
-    let mut sections = vec![builder.lost_section(&metrics.lost, &metrics.lost_previous, &lost_title)];
+    let mut sections =
+        vec![builder.lost_section(&metrics.lost, &metrics.lost_previous, &lost_title)];
     for (metric, breakdown) in [
         ("overdue_tasks", &metrics.overdue_tasks),
         ("without_task", &metrics.without_task),
@@ -276,11 +300,19 @@ impl<L: Locale> Builder<'_, L> {
     }
 
     fn columns(&self, keys: &[&str]) -> Vec<String> {
-        keys.iter().map(|key| self.t(&format!("col.{key}"))).collect()
+        keys.iter()
+            .map(|key| self.t(&format!("col.{key}")))
+            .collect()
     }
 
     /// Managers with the most deals (then the most money) first.
-    fn managers_table(&mut self, id: String, metric_title: &str, rows: &[(u64, Bucket)], previous: Option<&[(u64, Bucket)]>) -> Table {
+    fn managers_table(
+        &mut self,
+        id: String,
+        metric_title: &str,
+        rows: &[(u64, Bucket)],
+        previous: Option<&[(u64, Bucket)]>,
+    ) -> Table {
         let mut sorted: Vec<&(u64, Bucket)> = rows.iter().collect();
         sorted.sort_by(|a, b| (b.1.count, b.1.value, a.0).cmp(&(a.1.count, a.1.value, b.0)));
         let mut keys = vec!["manager", "deals", "value"];
@@ -291,9 +323,17 @@ impl<L: Locale> Builder<'_, L> {
         for (manager, bucket) in sorted {
             let name = self.person(*manager);
             let title = format!("{metric_title}: {name}");
-            let mut row = vec![Cell::Text(name), self.count(bucket, &title), self.money(bucket, &title)];
+            let mut row = vec![
+                Cell::Text(name),
+                self.count(bucket, &title),
+                self.money(bucket, &title),
+            ];
             if let Some(previous) = previous {
-                let before = previous.iter().find(|(id, _)| id == manager).map(|(_, b)| b.clone()).unwrap_or_default();
+                let before = previous
+                    .iter()
+                    .find(|(id, _)| id == manager)
+                    .map(|(_, b)| b.clone())
+                    .unwrap_or_default();
                 let title = format!("{title} ({})", self.t("col.previous"));
                 row.push(self.count(&before, &title));
                 row.push(self.change(bucket, &before));
@@ -302,7 +342,10 @@ impl<L: Locale> Builder<'_, L> {
         }
         // Managers who lost deals only in the previous period still show their change.
         if let Some(previous) = previous {
-            for (manager, before) in previous.iter().filter(|(id, _)| !rows.iter().any(|(r, _)| r == id)) {
+            for (manager, before) in previous
+                .iter()
+                .filter(|(id, _)| !rows.iter().any(|(r, _)| r == id))
+            {
                 let name = self.person(*manager);
                 let title = format!("{metric_title}: {name} ({})", self.t("col.previous"));
                 let none = Bucket::default();
@@ -323,7 +366,12 @@ impl<L: Locale> Builder<'_, L> {
         }
     }
 
-    fn lost_section(&mut self, lost: &LostDeals, previous: &LostDeals, metric_title: &str) -> Section {
+    fn lost_section(
+        &mut self,
+        lost: &LostDeals,
+        previous: &LostDeals,
+        metric_title: &str,
+    ) -> Section {
         let mut rows = Vec::new();
         let mut chart = Vec::new();
         let reason_name = |builder: &Self, reason: Option<u64>| match reason {
@@ -368,11 +416,18 @@ impl<L: Locale> Builder<'_, L> {
                 self.change(&row.bucket, &before),
             ]);
         }
-        for row in previous.by_reason.iter().filter(|p| !lost.by_reason.iter().any(|r| r.reason_id == p.reason_id)) {
+        for row in previous
+            .by_reason
+            .iter()
+            .filter(|p| !lost.by_reason.iter().any(|r| r.reason_id == p.reason_id))
+        {
             let name = reason_name(self, row.reason_id);
             let title = format!("{metric_title}: {name} ({})", self.t("col.previous"));
             let none = Bucket::default();
-            let zero = Cell::Share { basis_points: 0, text: self.locale.share(0) };
+            let zero = Cell::Share {
+                basis_points: 0,
+                text: self.locale.share(0),
+            };
             rows.push(vec![
                 Cell::Text(name),
                 self.count(&none, ""),
@@ -386,10 +441,23 @@ impl<L: Locale> Builder<'_, L> {
         let by_reason = Table {
             id: "lost-reasons".into(),
             title: self.t("table.by_reason"),
-            columns: self.columns(&["reason", "deals", "value", "share_deals", "share_value", "previous", "change"]),
+            columns: self.columns(&[
+                "reason",
+                "deals",
+                "value",
+                "share_deals",
+                "share_value",
+                "previous",
+                "change",
+            ]),
             rows,
         };
-        let by_manager = self.managers_table("lost-managers".into(), metric_title, &lost.by_manager, Some(&previous.by_manager));
+        let by_manager = self.managers_table(
+            "lost-managers".into(),
+            metric_title,
+            &lost.by_manager,
+            Some(&previous.by_manager),
+        );
         Section {
             metric: "lost",
             title: metric_title.to_owned(),
@@ -399,7 +467,13 @@ impl<L: Locale> Builder<'_, L> {
         }
     }
 
-    fn breakdown_section(&mut self, metric: &'static str, metric_title: &str, breakdown: &Breakdown, note: Option<String>) -> Section {
+    fn breakdown_section(
+        &mut self,
+        metric: &'static str,
+        metric_title: &str,
+        breakdown: &Breakdown,
+        note: Option<String>,
+    ) -> Section {
         let mut stages: Vec<&(StageRef, Bucket)> = breakdown.by_stage.iter().collect();
         stages.sort_by_key(|(stage, _)| self.directory.stage_rank(*stage));
         let mut rows = Vec::with_capacity(stages.len());
@@ -410,7 +484,11 @@ impl<L: Locale> Builder<'_, L> {
             chart.push((
                 format!("{pipeline} / {status}"),
                 bucket.count as i64,
-                format!("{} · {}", self.locale.count(bucket.count as i64), self.locale.money(bucket.value)),
+                format!(
+                    "{} · {}",
+                    self.locale.count(bucket.count as i64),
+                    self.locale.money(bucket.value)
+                ),
             ));
             rows.push(vec![
                 Cell::Text(pipeline),
@@ -425,7 +503,12 @@ impl<L: Locale> Builder<'_, L> {
             columns: self.columns(&["pipeline", "stage", "deals", "value"]),
             rows,
         };
-        let by_manager = self.managers_table(format!("{metric}-managers"), metric_title, &breakdown.by_manager, None);
+        let by_manager = self.managers_table(
+            format!("{metric}-managers"),
+            metric_title,
+            &breakdown.by_manager,
+            None,
+        );
         Section {
             metric,
             title: metric_title.to_owned(),
@@ -438,7 +521,12 @@ impl<L: Locale> Builder<'_, L> {
 
 /// The pipeline and stage names of `stage`, `#<id>` for what the directory does not know.
 fn stage_names(directory: &Directory, stage: StageRef, locale: &impl Locale) -> (String, String) {
-    let unknown = |id: u32| interpolate(&locale.text("ui.metrics.unknown"), &[("id", &id.to_string())]);
+    let unknown = |id: u32| {
+        interpolate(
+            &locale.text("ui.metrics.unknown"),
+            &[("id", &id.to_string())],
+        )
+    };
     let (pipeline, status) = directory.stage(stage);
     (
         pipeline.map_or_else(|| unknown(stage.pipeline_id), str::to_owned),
@@ -447,7 +535,13 @@ fn stage_names(directory: &Directory, stage: StageRef, locale: &impl Locale) -> 
 }
 
 /// The deals of a drill-down list as a table, each with a link to its card.
-pub fn deals_table(drill: &Drill, deals: &[Deal], index: &HashMap<u64, usize>, directory: &Directory, locale: &impl Locale) -> Table {
+pub fn deals_table(
+    drill: &Drill,
+    deals: &[Deal],
+    index: &HashMap<u64, usize>,
+    directory: &Directory,
+    locale: &impl Locale,
+) -> Table {
     let t = |key: &str| locale.text(&format!("ui.metrics.{key}"));
     let unknown = |id: String| interpolate(&t("unknown"), &[("id", &id)]);
     let rows = drill
@@ -457,18 +551,35 @@ pub fn deals_table(drill: &Drill, deals: &[Deal], index: &HashMap<u64, usize>, d
         .map(|deal| {
             let (pipeline, stage) = stage_names(directory, deal.stage(), locale);
             vec![
-                Cell::Deal { id: deal.id, name: if deal.name.trim().is_empty() { unknown(deal.id.to_string()) } else { deal.name.clone() } },
+                Cell::Deal {
+                    id: deal.id,
+                    name: if deal.name.trim().is_empty() {
+                        unknown(deal.id.to_string())
+                    } else {
+                        deal.name.clone()
+                    },
+                },
                 Cell::Text(pipeline),
                 Cell::Text(stage),
-                Cell::Text(directory.person(deal.responsible_user_id).map_or_else(|| unknown(deal.responsible_user_id.to_string()), str::to_owned)),
-                Cell::Money { value: deal.price, text: locale.money(deal.price), drill: None },
+                Cell::Text(directory.person(deal.responsible_user_id).map_or_else(
+                    || unknown(deal.responsible_user_id.to_string()),
+                    str::to_owned,
+                )),
+                Cell::Money {
+                    value: deal.price,
+                    text: locale.money(deal.price),
+                    drill: None,
+                },
             ]
         })
         .collect();
     Table {
         id: "deals".into(),
         title: drill.title.clone(),
-        columns: ["deal", "pipeline", "stage", "manager", "value"].iter().map(|k| t(&format!("col.{k}"))).collect(),
+        columns: ["deal", "pipeline", "stage", "manager", "value"]
+            .iter()
+            .map(|k| t(&format!("col.{k}")))
+            .collect(),
         rows,
     }
 }

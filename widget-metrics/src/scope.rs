@@ -21,7 +21,10 @@ pub enum Preset {
     LastMonth,
     ThisQuarter,
     /// From one date to another, both included.
-    Custom { from: Date, to: Date },
+    Custom {
+        from: Date,
+        to: Date,
+    },
 }
 
 impl Preset {
@@ -110,9 +113,12 @@ impl Scope {
             (None, None) => None,
             (Some(manager), None) => Some(BTreeSet::from([manager])),
             (None, Some(group)) => Some(members(group)),
-            (Some(manager), Some(group)) => {
-                Some(members(group).into_iter().filter(|&id| id == manager).collect())
-            }
+            (Some(manager), Some(group)) => Some(
+                members(group)
+                    .into_iter()
+                    .filter(|&id| id == manager)
+                    .collect(),
+            ),
         };
         Scope {
             pipeline_id: filter.pipeline_id,
@@ -139,7 +145,10 @@ impl Scope {
     /// Whether a deal of `pipeline_id` with responsible user `manager` belongs to this scope.
     pub fn holds(&self, pipeline_id: u32, manager: u64) -> bool {
         self.pipeline_id.is_none_or(|id| id == pipeline_id)
-            && self.managers.as_ref().is_none_or(|set| set.contains(&manager))
+            && self
+                .managers
+                .as_ref()
+                .is_none_or(|set| set.contains(&manager))
     }
 
     /// Whether nothing can match (a group without users).
@@ -238,36 +247,59 @@ mod tests {
         let period = |preset: Preset| preset.period(now, &MSK);
         assert_eq!(
             period(Preset::Last7Days),
-            Period { from: midnight("2026-11-21"), to: midnight("2026-11-28") }
+            Period {
+                from: midnight("2026-11-21"),
+                to: midnight("2026-11-28")
+            }
         );
         assert_eq!(period(Preset::Last30Days).from, midnight("2026-10-29"));
         assert_eq!(
             period(Preset::ThisMonth),
-            Period { from: midnight("2026-11-01"), to: midnight("2026-11-28") }
+            Period {
+                from: midnight("2026-11-01"),
+                to: midnight("2026-11-28")
+            }
         );
         assert_eq!(
             period(Preset::LastMonth),
-            Period { from: midnight("2026-10-01"), to: midnight("2026-11-01") }
+            Period {
+                from: midnight("2026-10-01"),
+                to: midnight("2026-11-01")
+            }
         );
         assert_eq!(period(Preset::ThisQuarter).from, midnight("2026-10-01"));
-        let custom = Preset::from_code("custom", Some(date("2026-03-10")), Some(date("2026-03-01"))).unwrap();
+        let custom =
+            Preset::from_code("custom", Some(date("2026-03-10")), Some(date("2026-03-01")))
+                .unwrap();
         assert_eq!(
             period(custom),
-            Period { from: midnight("2026-03-01"), to: midnight("2026-03-11") }
+            Period {
+                from: midnight("2026-03-01"),
+                to: midnight("2026-03-11")
+            }
         );
-        assert_eq!(Preset::from_code("custom", None, Some(date("2026-03-01"))), None);
+        assert_eq!(
+            Preset::from_code("custom", None, Some(date("2026-03-01"))),
+            None
+        );
         assert_eq!(Preset::from_code("yesterday", None, None), None);
         for code in Preset::LISTED.into_iter().filter(|&c| c != "custom") {
             assert_eq!(Preset::from_code(code, None, None).unwrap().code(), code);
         }
         // The quarter of January starts in January.
         let january = midnight("2027-01-15");
-        assert_eq!(Preset::ThisQuarter.period(january, &MSK).from, midnight("2027-01-01"));
+        assert_eq!(
+            Preset::ThisQuarter.period(january, &MSK).from,
+            midnight("2027-01-01")
+        );
     }
 
     fn filter(pipeline: Option<u32>, manager: Option<u64>, group: Option<u64>) -> Filter {
         Filter {
-            period: Period { from: 1_000, to: 2_000 },
+            period: Period {
+                from: 1_000,
+                to: 2_000,
+            },
             pipeline_id: pipeline,
             manager_id: manager,
             group_id: group,
@@ -295,7 +327,10 @@ mod tests {
         assert!(all.covers(&group) && all.covers(&one) && group.covers(&one));
         assert!(!group.covers(&all) && !one.covers(&group));
         let later = Scope {
-            lost: Period { from: 500, to: 2_500 },
+            lost: Period {
+                from: 500,
+                to: 2_500,
+            },
             ..all.clone()
         };
         assert!(!all.covers(&later));
@@ -304,9 +339,21 @@ mod tests {
 
     #[test]
     fn requests_ask_only_for_what_the_scope_needs() {
-        let stages = [(1, 10), (1, 11), (1, 142), (1, 143), (2, 20), (2, 142), (2, 143)];
+        let stages = [
+            (1, 10),
+            (1, 11),
+            (1, 142),
+            (1, 143),
+            (2, 20),
+            (2, 142),
+            (2, 143),
+        ];
         let scope = Scope::for_filter(&filter(Some(1), None, Some(1)), members);
-        let open = scope.open_deals(&stages).to_path().replace("%5B", "[").replace("%5D", "]");
+        let open = scope
+            .open_deals(&stages)
+            .to_path()
+            .replace("%5B", "[")
+            .replace("%5D", "]");
         assert_eq!(
             open,
             "/api/v4/leads?filter[statuses][0][pipeline_id]=1&filter[statuses][0][status_id]=10\
@@ -314,15 +361,25 @@ mod tests {
              &filter[responsible_user_id][]=10&filter[responsible_user_id][]=11&limit=250"
         );
         let all = Scope::for_filter(&filter(None, None, None), members);
-        let lost = all.lost_deals(&stages).to_path().replace("%5B", "[").replace("%5D", "]");
+        let lost = all
+            .lost_deals(&stages)
+            .to_path()
+            .replace("%5B", "[")
+            .replace("%5D", "]");
         assert_eq!(
             lost,
             "/api/v4/leads?filter[statuses][0][pipeline_id]=1&filter[statuses][0][status_id]=143\
              &filter[statuses][1][pipeline_id]=2&filter[statuses][1][status_id]=143\
              &filter[closed_at][from]=0&filter[closed_at][to]=1999&limit=250"
         );
-        let tasks = open_tasks().to_path().replace("%5B", "[").replace("%5D", "]");
-        assert_eq!(tasks, "/api/v4/tasks?filter[entity_type]=leads&filter[is_completed]=0&limit=250");
+        let tasks = open_tasks()
+            .to_path()
+            .replace("%5B", "[")
+            .replace("%5D", "]");
+        assert_eq!(
+            tasks,
+            "/api/v4/tasks?filter[entity_type]=leads&filter[is_completed]=0&limit=250"
+        );
         let many: Vec<(u32, u32)> = (0..150).map(|i| (1 + i / 50, 1000 + i)).collect();
         let query = all.open_deals(&many);
         assert!(query.statuses.is_empty());

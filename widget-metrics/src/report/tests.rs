@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use leakguard_core::deal::StageRef;
-use leakguard_core::metrics::{Breakdown, Bucket, Deal, KeyMetrics, LostDeals, ReasonRow, StuckDeals};
+use leakguard_core::metrics::{
+    Breakdown, Bucket, Deal, KeyMetrics, LostDeals, ReasonRow, StuckDeals,
+};
 
 use super::*;
 use crate::data::{Directory, Person, PipelineInfo, Stage};
@@ -45,18 +47,38 @@ fn directory() -> Directory {
             PipelineInfo {
                 id: 1,
                 name: "Sales".into(),
-                stages: vec![Stage { id: 10, name: "New".into() }, Stage { id: 11, name: "Talks".into() }],
+                stages: vec![
+                    Stage {
+                        id: 10,
+                        name: "New".into(),
+                    },
+                    Stage {
+                        id: 11,
+                        name: "Talks".into(),
+                    },
+                ],
             },
             PipelineInfo {
                 id: 2,
                 name: "Wholesale".into(),
-                stages: vec![Stage { id: 20, name: "Quote".into() }],
+                stages: vec![Stage {
+                    id: 20,
+                    name: "Quote".into(),
+                }],
             },
         ],
         reasons: vec![(7, "Too expensive".into())],
         people: vec![
-            Person { id: 100, name: "Anna".into(), group_id: 0 },
-            Person { id: 101, name: "Boris".into(), group_id: 0 },
+            Person {
+                id: 100,
+                name: "Anna".into(),
+                group_id: 0,
+            },
+            Person {
+                id: 101,
+                name: "Boris".into(),
+                group_id: 0,
+            },
         ],
         groups: vec![],
     }
@@ -66,19 +88,37 @@ fn metrics() -> KeyMetrics {
     let lost = LostDeals {
         total: bucket(&[1, 2, 3], 600),
         by_reason: vec![
-            ReasonRow { reason_id: Some(7), bucket: bucket(&[1, 2], 500), count_share_bp: 6667, value_share_bp: 8333 },
-            ReasonRow { reason_id: None, bucket: bucket(&[3], 100), count_share_bp: 3333, value_share_bp: 1667 },
+            ReasonRow {
+                reason_id: Some(7),
+                bucket: bucket(&[1, 2], 500),
+                count_share_bp: 6667,
+                value_share_bp: 8333,
+            },
+            ReasonRow {
+                reason_id: None,
+                bucket: bucket(&[3], 100),
+                count_share_bp: 3333,
+                value_share_bp: 1667,
+            },
         ],
         by_manager: vec![(100, bucket(&[1], 100)), (101, bucket(&[2, 3], 500))],
     };
     let lost_previous = LostDeals {
         total: bucket(&[4], 50),
-        by_reason: vec![ReasonRow { reason_id: Some(8), bucket: bucket(&[4], 50), count_share_bp: 10_000, value_share_bp: 10_000 }],
+        by_reason: vec![ReasonRow {
+            reason_id: Some(8),
+            bucket: bucket(&[4], 50),
+            count_share_bp: 10_000,
+            value_share_bp: 10_000,
+        }],
         by_manager: vec![(102, bucket(&[4], 50))],
     };
     let overdue = Breakdown {
         total: bucket(&[5, 6], 30),
-        by_stage: vec![(StageRef::new(2, 20), bucket(&[6], 20)), (StageRef::new(1, 11), bucket(&[5], 10))],
+        by_stage: vec![
+            (StageRef::new(2, 20), bucket(&[6], 20)),
+            (StageRef::new(1, 11), bucket(&[5], 10)),
+        ],
         by_manager: vec![(100, bucket(&[5, 6], 30))],
     };
     KeyMetrics {
@@ -98,7 +138,10 @@ fn texts(row: &[Cell]) -> Vec<String> {
     row.iter()
         .map(|cell| match cell {
             Cell::Text(t) => t.clone(),
-            Cell::Count { text, .. } | Cell::Money { text, .. } | Cell::Share { text, .. } | Cell::Change { text, .. } => text.clone(),
+            Cell::Count { text, .. }
+            | Cell::Money { text, .. }
+            | Cell::Share { text, .. }
+            | Cell::Change { text, .. } => text.clone(),
             Cell::Deal { name, .. } => name.clone(),
         })
         .collect()
@@ -115,16 +158,35 @@ fn drill_of(cell: &Cell) -> Option<usize> {
 fn tiles_show_the_four_leaks_and_stuck_deals_with_the_lost_comparison() {
     let report = report(&metrics(), &directory(), false, &Plain);
     let codes: Vec<&str> = report.tiles.iter().map(|t| t.metric).collect();
-    assert_eq!(codes, ["lost", "overdue_tasks", "without_task", "overdue_payments", "stuck"]);
+    assert_eq!(
+        codes,
+        [
+            "lost",
+            "overdue_tasks",
+            "without_task",
+            "overdue_payments",
+            "stuck"
+        ]
+    );
     let lost = &report.tiles[0];
-    assert_eq!(texts(&[lost.count.clone().unwrap(), lost.value.clone().unwrap()]), ["3", "600 ₽"]);
+    assert_eq!(
+        texts(&[lost.count.clone().unwrap(), lost.value.clone().unwrap()]),
+        ["3", "600 ₽"]
+    );
     let comparison = lost.comparison.as_ref().unwrap();
     assert_eq!(comparison.trend, Trend::Up, "more lost deals is worse");
     assert_eq!(comparison.text, "+2 deals, +550 ₽ vs previous");
     let payments = &report.tiles[3];
-    assert_eq!((payments.count.is_none(), payments.note.as_deref()), (true, Some("payments_none")));
+    assert_eq!(
+        (payments.count.is_none(), payments.note.as_deref()),
+        (true, Some("payments_none"))
+    );
     for tile in &report.tiles[1..] {
-        assert!(tile.comparison.is_none(), "snapshot metrics have no past: {}", tile.metric);
+        assert!(
+            tile.comparison.is_none(),
+            "snapshot metrics have no past: {}",
+            tile.metric
+        );
     }
     assert_eq!(report.tiles[1].note.as_deref(), Some("snapshot_note"));
     // The lost count drills down to its three deals.
@@ -151,11 +213,22 @@ fn lost_deals_by_reason_compare_with_the_previous_period() {
         ]
     );
     let chart = lost.chart.as_ref().unwrap();
-    assert_eq!(chart.bars.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["Too expensive", "no_reason"]);
+    assert_eq!(
+        chart
+            .bars
+            .iter()
+            .map(|b| b.label.as_str())
+            .collect::<Vec<_>>(),
+        ["Too expensive", "no_reason"]
+    );
     let managers: Vec<Vec<String>> = lost.tables[1].rows.iter().map(|r| texts(r)).collect();
     assert_eq!(
         managers,
-        [["Boris", "2", "500 ₽", "0", "+2"], ["Anna", "1", "100 ₽", "0", "+1"], ["#102", "0", "0 ₽", "1", "−1"]]
+        [
+            ["Boris", "2", "500 ₽", "0", "+2"],
+            ["Anna", "1", "100 ₽", "0", "+1"],
+            ["#102", "0", "0 ₽", "1", "−1"]
+        ]
     );
     // The previous period's count drills into the previous period's deals.
     let previous = drill_of(&lost.tables[1].rows[2][3]).unwrap();
@@ -168,12 +241,29 @@ fn stage_tables_follow_the_pipelines_order() {
     let overdue = &report.sections[1];
     assert_eq!(overdue.metric, "overdue_tasks");
     let rows: Vec<Vec<String>> = overdue.tables[0].rows.iter().map(|r| texts(r)).collect();
-    assert_eq!(rows, [["Sales", "Talks", "1", "10 ₽"], ["Wholesale", "Quote", "1", "20 ₽"]]);
+    assert_eq!(
+        rows,
+        [
+            ["Sales", "Talks", "1", "10 ₽"],
+            ["Wholesale", "Quote", "1", "20 ₽"]
+        ]
+    );
     assert_eq!(overdue.tables[0].id, "overdue_tasks-stages");
     assert_eq!(overdue.tables[1].id, "overdue_tasks-managers");
-    let bars: Vec<&str> = overdue.chart.as_ref().unwrap().bars.iter().map(|b| b.title.as_str()).collect();
+    let bars: Vec<&str> = overdue
+        .chart
+        .as_ref()
+        .unwrap()
+        .bars
+        .iter()
+        .map(|b| b.title.as_str())
+        .collect();
     assert_eq!(bars, ["Sales / Talks", "Wholesale / Quote"]);
-    let stuck = report.sections.iter().find(|s| s.metric == "stuck").unwrap();
+    let stuck = report
+        .sections
+        .iter()
+        .find(|s| s.metric == "stuck")
+        .unwrap();
     assert_eq!(stuck.note.as_deref(), Some("escalated: 0"));
     assert!(stuck.chart.is_none(), "nothing stuck, no chart");
     assert!(stuck.tables[0].rows.is_empty());
@@ -191,7 +281,11 @@ fn a_drill_down_lists_its_deals_with_links() {
         responsible_user_id: manager,
         ..Deal::default()
     };
-    let deals = vec![deal(2, "Second", 143, 101), deal(1, "First", 143, 100), deal(3, " ", 99, 999)];
+    let deals = vec![
+        deal(2, "Second", 143, 101),
+        deal(1, "First", 143, 100),
+        deal(3, " ", 99, 999),
+    ];
     let index: HashMap<u64, usize> = deals.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
     let drill = drill_of(report.tiles[0].count.as_ref().unwrap()).unwrap();
     let table = deals_table(&report.drills[drill], &deals, &index, &directory(), &Plain);
@@ -206,5 +300,11 @@ fn a_drill_down_lists_its_deals_with_links() {
             ["#3", "Sales", "#99", "#999", "300 ₽"],
         ]
     );
-    assert_eq!(table.rows[0][0], Cell::Deal { id: 1, name: "First".into() });
+    assert_eq!(
+        table.rows[0][0],
+        Cell::Deal {
+            id: 1,
+            name: "First".into()
+        }
+    );
 }

@@ -45,7 +45,11 @@ impl MetricsApp {
         let area = widget
             .code()
             .and_then(|code| dom::document()?.get_element_by_id(&format!("work-area-{code}")))
-            .ok_or_else(|| Error::Host(JsValue::from_str("the page has no #work-area for LeakGuard")))?;
+            .ok_or_else(|| {
+                Error::Host(JsValue::from_str(
+                    "the page has no #work-area for LeakGuard",
+                ))
+            })?;
         let note = dom::element("p", "leakguard-metrics-note")?;
         note.set_attribute("data-leakguard-metrics-note", "")?;
         note.set_text_content(Some(&widget.text("ui.metrics.opening")));
