@@ -3,8 +3,6 @@
 //! Until the backend exists the counts live in the browser's `localStorage`, under a versioned key
 //! namespaced by account and widget code, for the key-metrics report to collect later.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 /// The format version written into the stored JSON and the key.
@@ -29,6 +27,7 @@ pub enum AuditEvent {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Counts {
+    pub user_id: u64,
     pub blocked_exits: u32,
     pub blocked_stage_changes: u32,
     pub returned_after_back: u32,
@@ -43,15 +42,15 @@ pub struct Counts {
 #[serde(default)]
 pub struct AuditLog {
     pub version: u32,
-    /// Counts by user id (a string, as JSON object keys are).
-    pub managers: BTreeMap<String, Counts>,
+    /// One entry per user.
+    pub managers: Vec<Counts>,
 }
 
 impl Default for AuditLog {
     fn default() -> AuditLog {
         AuditLog {
             version: VERSION,
-            managers: BTreeMap::new(),
+            managers: Vec::new(),
         }
     }
 }
@@ -59,7 +58,17 @@ impl Default for AuditLog {
 impl AuditLog {
     /// Counts `event` for user `user_id` at `now`.
     pub fn record(&mut self, user_id: u64, event: AuditEvent, now: i64) {
-        let counts = self.managers.entry(user_id.to_string()).or_default();
+        let at = match self.managers.iter().position(|c| c.user_id == user_id) {
+            Some(at) => at,
+            None => {
+                self.managers.push(Counts {
+                    user_id,
+                    ..Counts::default()
+                });
+                self.managers.len() - 1
+            }
+        };
+        let counts = &mut self.managers[at];
         let field = match event {
             AuditEvent::BlockedExit => &mut counts.blocked_exits,
             AuditEvent::BlockedStageChange => &mut counts.blocked_stage_changes,
@@ -75,7 +84,8 @@ impl AuditLog {
     #[cfg(test)]
     pub fn of(&self, user_id: u64) -> Counts {
         self.managers
-            .get(&user_id.to_string())
+            .iter()
+            .find(|c| c.user_id == user_id)
             .copied()
             .unwrap_or_default()
     }
@@ -102,6 +112,7 @@ mod tests {
         assert_eq!(
             log.of(7),
             Counts {
+                user_id: 7,
                 blocked_exits: 2,
                 tasks_created: 1,
                 last_at: 12,
@@ -111,6 +122,7 @@ mod tests {
         assert_eq!(
             log.of(8),
             Counts {
+                user_id: 8,
                 left_anyway: 1,
                 blocked_stage_changes: 1,
                 returned_after_back: 1,
@@ -127,11 +139,12 @@ mod tests {
         log.record(8_100_002, AuditEvent::BlockedExit, 1_800_000_000);
         let json = serde_json::to_value(&log).unwrap();
         assert_eq!(json["version"], 1);
-        assert_eq!(json["managers"]["8100002"]["blocked_exits"], 1);
-        assert_eq!(json["managers"]["8100002"]["last_at"], 1_800_000_000);
+        assert_eq!(json["managers"][0]["user_id"], 8_100_002);
+        assert_eq!(json["managers"][0]["blocked_exits"], 1);
+        assert_eq!(json["managers"][0]["last_at"], 1_800_000_000);
         // A document from an older or newer release keeps what it can.
         let loaded: AuditLog = serde_json::from_str(
-            r#"{"managers":{"5":{"tasks_created":3,"colour":"red"}},"extra":1}"#,
+            r#"{"managers":[{"user_id":5,"tasks_created":3,"colour":"red"}],"extra":1}"#,
         )
         .unwrap();
         assert_eq!(loaded.of(5).tasks_created, 3);

@@ -9,7 +9,6 @@ use amo_api::tasks::EntityType;
 use amo_api::Task;
 use leakguard_core::deal::{is_closed_status, UserContext};
 use leakguard_core::guard::{GuardDecision, OpenTaskKnowledge};
-use leakguard_core::settings::Settings;
 use leakguard_core::tasks::{next_step, OpenTask};
 use web_sys::Element;
 
@@ -50,7 +49,7 @@ pub(crate) struct Card {
     loads: Cell<u32>,
     /// Why the last check failed.
     last_error: Cell<Option<HttpError>>,
-    pub(crate) settings: Settings,
+    pub(crate) settings: crate::settings::Config,
     pub(crate) user: UserContext,
     pub(crate) book: RefCell<TaskBook>,
     pub(crate) guard: Guard,

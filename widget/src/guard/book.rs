@@ -3,8 +3,6 @@
 //! The check answers once; tasks added in the composer or completed in the feed after the card opened
 //! are applied on top, in whatever order the two arrive, so the guard decides without waiting for the network.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use leakguard_core::guard::OpenTaskKnowledge;
 use leakguard_core::tasks::OpenTask;
 
@@ -26,12 +24,12 @@ pub enum TaskEvent {
     Closed(u64),
 }
 
-/// The open tasks of one deal.
+/// The open tasks of one deal (a handful: plain vectors keep the wasm small).
 #[derive(Debug, Default)]
 pub struct TaskBook {
-    open: BTreeMap<u64, OpenTask>,
+    open: Vec<OpenTask>,
     /// Tasks the card saw completed since it opened: a late check answer must not bring them back.
-    closed: BTreeSet<u64>,
+    closed: Vec<u64>,
     check: Check,
 }
 
@@ -46,8 +44,8 @@ impl TaskBook {
     /// The check answered with the deal's open tasks.
     pub fn checked(&mut self, tasks: impl IntoIterator<Item = OpenTask>) {
         for task in tasks {
-            if !self.closed.contains(&task.id) {
-                self.open.entry(task.id).or_insert(task);
+            if !self.closed.contains(&task.id) && !self.open.iter().any(|t| t.id == task.id) {
+                self.open.push(task);
             }
         }
         self.check = Check::Done;
@@ -64,13 +62,18 @@ impl TaskBook {
     pub fn apply(&mut self, event: TaskEvent) -> bool {
         match event {
             TaskEvent::Open(task) => {
-                self.closed.remove(&task.id);
-                self.open.insert(task.id, task);
+                self.closed.retain(|&closed| closed != task.id);
+                self.open.retain(|t| t.id != task.id);
+                self.open.push(task);
                 false
             }
             TaskEvent::Closed(id) => {
-                self.closed.insert(id);
-                self.open.remove(&id).is_some() && self.open.is_empty() && self.check == Check::Done
+                if !self.closed.contains(&id) {
+                    self.closed.push(id);
+                }
+                let before = self.open.len();
+                self.open.retain(|t| t.id != id);
+                self.open.len() < before && self.open.is_empty() && self.check == Check::Done
             }
         }
     }
@@ -87,7 +90,7 @@ impl TaskBook {
 
     /// The open tasks, for the panel.
     pub fn tasks(&self) -> Vec<OpenTask> {
-        self.open.values().cloned().collect()
+        self.open.clone()
     }
 }
 

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leakguard_core::deal::{is_closed_status, StageRef};
-use leakguard_core::settings::{Problem, Settings, MAX_PRESETS};
+use leakguard_core::settings::{CalendarSettings, NextStepSettings, Problem, Settings, MAX_PRESETS};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlInputElement};
 
@@ -25,22 +25,68 @@ use form::{FormValues, ScopeMode};
 /// The manifest's settings field that holds LeakGuard's configuration.
 pub const CONFIG_FIELD: &str = "config";
 
-/// Reads a saved configuration: empty means the defaults; anything unreadable is an error.
-pub fn load(config: &JsValue) -> Result<Settings, ()> {
-    let value = match config.as_string() {
-        Some(text) if text.trim().is_empty() => return Ok(Settings::default()),
-        Some(text) => js_sys::JSON::parse(&text).map_err(drop)?,
-        None if config.is_object() => config.clone(),
-        None => return Ok(Settings::default()),
-    };
-    serde_wasm_bindgen::from_value(value).map_err(drop)
+/// The parts of the stored configuration the widget works with; every other part stays as stored.
+///
+/// Only these two sections go through serde: deserializing the whole configuration would put the
+/// code of every feature's settings into the wasm, which the card does not need.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub next_step: NextStepSettings,
+    pub calendar: CalendarSettings,
+    /// The stored document, for the sections this widget does not edit.
+    stored: Option<js_sys::Object>,
 }
 
-/// The configuration as the JSON text stored in the `config` field.
-pub fn to_json(settings: &Settings) -> Option<String> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let value = serde::Serialize::serialize(settings, &serializer).ok()?;
-    js_sys::JSON::stringify(&value).ok().map(String::from)
+/// Reads a stored configuration: empty means the defaults; anything unreadable is an error.
+pub fn load(config: &JsValue) -> Result<Config, ()> {
+    let value = match config.as_string() {
+        Some(text) if text.trim().is_empty() => return Ok(Config::default()),
+        Some(text) => js_sys::JSON::parse(&text).map_err(drop)?,
+        None if config.is_object() => config.clone(),
+        None => return Ok(Config::default()),
+    };
+    let stored: js_sys::Object = value.dyn_into().map_err(drop)?;
+    let section = |name: &str| js_sys::Reflect::get(&stored, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let next_step = match section("next_step") {
+        value if value.is_undefined() || value.is_null() => NextStepSettings::default(),
+        value => serde_wasm_bindgen::from_value(value).map_err(drop)?,
+    };
+    let calendar = match section("calendar") {
+        value if value.is_undefined() || value.is_null() => CalendarSettings::default(),
+        value => serde_wasm_bindgen::from_value(value).map_err(drop)?,
+    };
+    Ok(Config {
+        next_step,
+        calendar,
+        stored: Some(stored),
+    })
+}
+
+impl Config {
+    /// Every problem the core finds in these sections (the others are validated by the forms that edit them).
+    pub fn validate(&self) -> Vec<Problem> {
+        Settings {
+            next_step: self.next_step.clone(),
+            calendar: self.calendar.clone(),
+            ..Settings::default()
+        }
+        .validate()
+    }
+
+    /// The configuration as the JSON text stored in the `config` field.
+    pub fn to_json(&self) -> Option<String> {
+        let document = js_sys::Object::assign(
+            &js_sys::Object::new(),
+            self.stored.as_ref().unwrap_or(&js_sys::Object::new()),
+        );
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        let next_step = serde::Serialize::serialize(&self.next_step, &serializer).ok()?;
+        js_sys::Reflect::set(&document, &"next_step".into(), &next_step).ok()?;
+        if js_sys::Reflect::get(&document, &"version".into()).ok()?.is_undefined() {
+            js_sys::Reflect::set(&document, &"version".into(), &Settings::default().version.into()).ok()?;
+        }
+        js_sys::JSON::stringify(&document).ok().map(String::from)
+    }
 }
 
 /// The form in the settings modal. Dropping it removes the form and its listeners.
@@ -53,7 +99,7 @@ struct Page {
     jquery: JsValue,
     root: Owned,
     input: Element,
-    settings: RefCell<Settings>,
+    settings: RefCell<Config>,
     listeners: RefCell<Vec<Listener>>,
     request: RefCell<Option<http::InFlight>>,
 }
@@ -89,7 +135,7 @@ impl SettingsPage {
         content.append_child(&root)?;
         // The normalised JSON goes in without `change`: installing saves the defaults, and Save stays
         // disabled until the admin changes something.
-        if let Some(json) = to_json(&settings) {
+        if let Some(json) = settings.to_json() {
             set_input_value(&input, &json);
         }
         let page = Rc::new(Page {
@@ -147,7 +193,7 @@ pub fn on_save(event: &JsValue, page: Option<&SettingsPage>) -> bool {
         return true;
     }
     let problems = match load(&config) {
-        Ok(settings) => settings.validate(),
+        Ok(config) => config.validate(),
         Err(()) => vec![Problem {
             path: CONFIG_FIELD.to_owned(),
             key: "ui.settings.error.unreadable",
@@ -253,7 +299,7 @@ impl Page {
         let json = {
             let mut settings = self.settings.borrow_mut();
             form::apply(&values, &mut settings.next_step);
-            to_json(&settings)
+            settings.to_json()
         };
         if let Some(json) = json {
             set_input_value(&self.input, &json);
