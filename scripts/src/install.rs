@@ -12,11 +12,13 @@ pub struct Needs {
     pub browser: bool,
     pub host: bool,
     pub e2e: bool,
+    /// A running PostgreSQL for the backend's tests on its second database.
+    pub postgres: bool,
 }
 
 impl Needs {
     pub fn all() -> Self {
-        Needs { wasm: true, browser: true, host: true, e2e: true }
+        Needs { wasm: true, browser: true, host: true, e2e: true, postgres: true }
     }
 }
 
@@ -39,7 +41,63 @@ pub fn run(needs: Needs) -> Result<()> {
     if needs.e2e {
         npm_ci(&root.join("tests"))?;
     }
+    if needs.postgres {
+        postgres()?;
+    }
     Ok(())
+}
+
+/// The URL of the local PostgreSQL the backend's tests use (user `postgres`, password `postgres`).
+pub fn postgres_url() -> Option<String> {
+    let cluster = clusters().into_iter().next()?;
+    Some(format!("postgres://postgres:postgres@127.0.0.1:{}/postgres", cluster.port))
+}
+
+struct Cluster {
+    version: String,
+    name: String,
+    port: String,
+    online: bool,
+}
+
+/// Debian's PostgreSQL clusters (`pg_lsclusters`).
+fn clusters() -> Vec<Cluster> {
+    let out = sh::output("pg_lsclusters", &["--no-header"]).unwrap_or_default();
+    out.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            (f.len() >= 4).then(|| Cluster {
+                version: f[0].to_string(),
+                name: f[1].to_string(),
+                port: f[2].to_string(),
+                online: f[3] == "online",
+            })
+        })
+        .collect()
+}
+
+/// Installs Debian's PostgreSQL if missing, starts its cluster and gives `postgres` a password.
+fn postgres() -> Result<()> {
+    apt(&[("pg_lsclusters", "postgresql")])?;
+    let Some(cluster) = clusters().into_iter().next() else {
+        bail!("postgresql is installed but has no cluster (pg_lsclusters lists none)");
+    };
+    let here = root();
+    let root_user = sh::output("id", &["-u"]).as_deref() == Some("0");
+    if !cluster.online {
+        let args = ["pg_ctlcluster", cluster.version.as_str(), cluster.name.as_str(), "start"];
+        if root_user {
+            sh::run(&here, args[0], &args[1..], &[])?;
+        } else {
+            sh::run(&here, "sudo", &args, &[])?;
+        }
+    }
+    let sql = "ALTER USER postgres PASSWORD 'postgres'";
+    if root_user {
+        sh::run(&here, "su", &["postgres", "-c", &format!("psql -q -c \"{sql}\"")], &[])
+    } else {
+        sh::run(&here, "sudo", &["-u", "postgres", "psql", "-q", "-c", sql], &[])
+    }
 }
 
 fn wasm_target() -> Result<()> {

@@ -38,7 +38,7 @@ pub struct Packed {
 }
 
 pub fn run() -> Result<Packed> {
-    install::run(install::Needs { wasm: true, browser: false, host: false, e2e: false })?;
+    install::run(install::Needs { wasm: true, browser: false, host: false, e2e: false, postgres: false })?;
     let root = root();
     let dist = root.join("dist");
     let build = dist.join("build");

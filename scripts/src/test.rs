@@ -21,11 +21,19 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let wants = |layer: &str| only.is_empty() || only.contains(&layer);
-    install::run(install::Needs { wasm: true, browser: wants("wasm") || wants("e2e"), host: wants("e2e"), e2e: wants("e2e") })?;
+    install::run(install::Needs {
+        wasm: true,
+        browser: wants("wasm") || wants("e2e"),
+        host: wants("e2e"),
+        e2e: wants("e2e"),
+        postgres: wants("native"),
+    })?;
     let root = root();
 
     if wants("native") {
-        sh::run(&root, "cargo", &["test", "--workspace"], &[])?;
+        // The backend's integration tests run on SQLite and, with this URL, on PostgreSQL too.
+        let pg = install::postgres_url().unwrap_or_default();
+        sh::run(&root, "cargo", &["test", "--workspace"], &[("LEAKGUARD_TEST_POSTGRES_URL", pg.as_str())])?;
     }
     if wants("wasm") || wants("e2e") {
         pack::run()?;

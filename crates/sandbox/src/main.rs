@@ -103,22 +103,35 @@ async fn main() -> anyhow::Result<()> {
     let running = leakguard_sandbox::start(config)
         .await
         .context("starting the sandbox")?;
-    let (deal, widgets) = {
+    let (deal, account_id, widgets, integrations) = {
         let state = running.state();
         let deal = state.store().showcase.deal_with_task;
+        let account_id = state.store().account.id;
         let widgets: Vec<String> = state
             .widgets()
             .iter()
             .map(|w| w.archive.code.clone())
             .collect();
-        (deal, widgets)
+        // What a vendor backend is configured with for each integration (its id and secret key),
+        // so a local backend can verify the widget's `X-Auth-Token`.
+        let integrations: serde_json::Map<String, serde_json::Value> = state
+            .widgets()
+            .iter()
+            .map(|w| {
+                (
+                    w.archive.code.clone(),
+                    json!({"client_id": w.client_uuid, "secret": w.secret}),
+                )
+            })
+            .collect();
+        (deal, account_id, widgets, integrations)
     };
     let app = running.app_url().to_owned();
     let deal_url = match deal {
         Some(id) => format!("{app}/leads/detail/{id}"),
         None => format!("{app}/leads"),
     };
-    let banner = json!({"app": app, "cdn": running.cdn_url(), "token": running.token(), "deal_url": deal_url, "widgets": widgets});
+    let banner = json!({"app": app, "cdn": running.cdn_url(), "token": running.token(), "account_id": account_id, "deal_url": deal_url, "widgets": widgets, "integrations": integrations});
     println!("SANDBOX {banner}");
     println!("amoCRM sandbox is running.");
     println!("  Open a deal:      {deal_url}");
