@@ -181,11 +181,16 @@ export function headline(m) {
   ];
 }
 
-/** Decodes list pages (as the API sends them) and computes: what a JavaScript widget would do. */
+/**
+ * Decodes list pages as fetched (UTF-8 bytes, or text) and computes: what a JavaScript widget
+ * would do with `response.json()`.
+ */
 export function fromPages({ leadPages, taskPages, ...rest }) {
+  const decoder = new TextDecoder();
+  const parse = (page) => JSON.parse(typeof page === 'string' ? page : decoder.decode(page));
   const leads = [];
-  for (const text of leadPages) leads.push(...JSON.parse(text)._embedded.leads);
+  for (const page of leadPages) for (const lead of parse(page)._embedded.leads) leads.push(lead);
   const tasks = [];
-  for (const text of taskPages) tasks.push(...JSON.parse(text)._embedded.tasks);
+  for (const page of taskPages) for (const task of parse(page)._embedded.tasks) tasks.push(task);
   return keyMetrics({ leads, tasks, ...rest });
 }

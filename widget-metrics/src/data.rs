@@ -175,18 +175,18 @@ impl Dataset {
         }
     }
 
-    /// Adds one page of `list` (the JSON body; `None` for a 204) and returns how many items the
+    /// Adds one page of `list` (the JSON body's bytes; `None` for a 204) and returns how many items the
     /// page held before the checks, which is what the page plan needs.
     pub fn add_page(
         &mut self,
         list: List,
-        body: Option<&str>,
+        body: Option<&[u8]>,
         scope: &Scope,
     ) -> Result<usize, serde_json::Error> {
         let Some(body) = body else { return Ok(0) };
         match list {
             List::OpenDeals | List::LostDeals | List::AnyDeals => {
-                let page: Page<Lead> = serde_json::from_str(body)?;
+                let page: Page<Lead> = serde_json::from_slice(body)?;
                 let count = page.items.len();
                 for lead in page.items {
                     if accepts(list, &lead, scope) && self.deal_ids.insert(lead.id) {
@@ -196,7 +196,7 @@ impl Dataset {
                 Ok(count)
             }
             List::OpenTasks => {
-                let page: Page<Task> = serde_json::from_str(body)?;
+                let page: Page<Task> = serde_json::from_slice(body)?;
                 let count = page.items.len();
                 for task in page.items {
                     if !task.is_completed
@@ -345,11 +345,11 @@ mod tests {
         let scope = scope(Some(7), Some(5));
         let mut data = Dataset::default();
         assert_eq!(
-            data.add_page(List::OpenDeals, Some(&body), &scope).unwrap(),
+            data.add_page(List::OpenDeals, Some(body.as_bytes()), &scope).unwrap(),
             7
         );
         assert_eq!(
-            data.add_page(List::LostDeals, Some(&body), &scope).unwrap(),
+            data.add_page(List::LostDeals, Some(body.as_bytes()), &scope).unwrap(),
             7
         );
         let ids: Vec<u64> = data.deals.iter().map(|d| d.id).collect();
@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(data.deals[0].price, 10);
         assert_eq!(data.deals[0].stage_since, 500);
         // A page received twice adds nothing.
-        data.add_page(List::OpenDeals, Some(&body), &scope).unwrap();
+        data.add_page(List::OpenDeals, Some(body.as_bytes()), &scope).unwrap();
         assert_eq!(data.deals.len(), 3);
         assert_eq!(data.add_page(List::OpenDeals, None, &scope).unwrap(), 0);
     }
@@ -381,7 +381,7 @@ mod tests {
         );
         let mut data = Dataset::default();
         assert_eq!(
-            data.add_page(List::OpenTasks, Some(&body), &scope(None, None))
+            data.add_page(List::OpenTasks, Some(body.as_bytes()), &scope(None, None))
                 .unwrap(),
             3
         );
@@ -389,7 +389,7 @@ mod tests {
         assert_eq!(data.tasks[0].entity_type, TaskEntity::Lead);
         assert_eq!(data.tasks[0].complete_till, 900);
         assert!(data
-            .add_page(List::OpenTasks, Some("{not json"), &scope(None, None))
+            .add_page(List::OpenTasks, Some(b"{not json".as_slice()), &scope(None, None))
             .is_err());
     }
 
@@ -405,8 +405,8 @@ mod tests {
         );
         let wide = scope(None, None);
         let mut data = Dataset::default();
-        data.add_page(List::OpenDeals, Some(&body), &wide).unwrap();
-        data.add_page(List::LostDeals, Some(&body), &wide).unwrap();
+        data.add_page(List::OpenDeals, Some(body.as_bytes()), &wide).unwrap();
+        data.add_page(List::LostDeals, Some(body.as_bytes()), &wide).unwrap();
         assert_eq!(data.deals.len(), 3);
         let mut narrow = scope(Some(7), None);
         narrow.lost = Period {
@@ -416,7 +416,7 @@ mod tests {
         data.narrow(&narrow);
         assert_eq!(data.deals.iter().map(|d| d.id).collect::<Vec<_>>(), [1]);
         // A dropped deal can come back with a later page.
-        data.add_page(List::OpenDeals, Some(&body), &wide).unwrap();
+        data.add_page(List::OpenDeals, Some(body.as_bytes()), &wide).unwrap();
         assert_eq!(data.deals.len(), 2);
     }
 

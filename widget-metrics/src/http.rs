@@ -2,7 +2,7 @@
 //!
 //! Every request waits for a slot of a 7-per-second sliding window (amoCRM's documented limit),
 //! a 429 is retried after the core's backoff and a 204 is an empty answer. Bodies come back as
-//! text, which the page decodes in wasm.
+//! bytes, which the page decodes in wasm.
 
 use std::cell::RefCell;
 
@@ -38,8 +38,10 @@ pub enum HttpError {
     Malformed,
 }
 
-/// One GET with the session: the body's text, or `None` for 204 No Content.
-pub async fn get_text(url: &str, signal: &AbortSignal) -> Result<Option<String>, HttpError> {
+/// One GET with the session: the body's bytes, or `None` for 204 No Content.
+///
+/// Bytes, not text: copying UTF-8 into wasm is cheaper than re-encoding a JavaScript string.
+pub async fn get_bytes(url: &str, signal: &AbortSignal) -> Result<Option<Vec<u8>>, HttpError> {
     let mut attempt = 0;
     loop {
         wait_for_slot().await;
@@ -61,9 +63,9 @@ pub async fn get_text(url: &str, signal: &AbortSignal) -> Result<Option<String>,
         return match status {
             204 => Ok(None),
             200..=299 => {
-                let text = response.text().map_err(|_| HttpError::Network)?;
-                let text = JsFuture::from(text).await.map_err(|_| HttpError::Network)?;
-                text.as_string().map(Some).ok_or(HttpError::Malformed)
+                let body = response.array_buffer().map_err(|_| HttpError::Network)?;
+                let body = JsFuture::from(body).await.map_err(|_| HttpError::Network)?;
+                Ok(Some(js_sys::Uint8Array::new(&body).to_vec()))
             }
             _ => {
                 // Read the error body to its end, so the connection finishes cleanly.

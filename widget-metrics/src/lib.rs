@@ -52,15 +52,16 @@ pub fn mount(widget: host::Widget, area: web_sys::Element) -> Result<MetricsPage
         })
 }
 
-/// Decodes `lead_pages` (deals of any status) and `task_pages` (tasks), as the API sends them,
-/// and computes the key metrics at `times = [now, from, to]` for the period `[from, to)` in
-/// `zone` with the settings `config`. Returns the headline numbers as a flat array:
+/// Decodes `lead_pages` (deals of any status) and `task_pages` (tasks), each an array of page
+/// bodies as fetched (`Uint8Array`s of UTF-8 JSON), and computes the key metrics at
+/// `times = [now, from, to]` for the period `[from, to)` in `zone` with the settings `config`.
+/// Returns the headline numbers as a flat array:
 /// `[lost count, lost value, previous lost count, previous lost value, overdue count, overdue value,
 /// without-task count, without-task value, stuck count, stuck value, escalated count]`.
 #[wasm_bindgen]
 pub fn benchmark(
-    lead_pages: Vec<String>,
-    task_pages: Vec<String>,
+    lead_pages: js_sys::Array,
+    task_pages: js_sys::Array,
     times: Vec<f64>,
     zone: &str,
     config: &str,
@@ -76,13 +77,11 @@ pub fn benchmark(
     let scope = scope::Scope::for_filter(&filter, |_| BTreeSet::new());
     let mut data = Dataset::default();
     let malformed = |_| JsError::new("a page is not the JSON the API sends");
-    for page in &lead_pages {
-        data.add_page(List::AnyDeals, Some(page), &scope)
-            .map_err(malformed)?;
-    }
-    for page in &task_pages {
-        data.add_page(List::OpenTasks, Some(page), &scope)
-            .map_err(malformed)?;
+    for (list, pages) in [(List::AnyDeals, lead_pages), (List::OpenTasks, task_pages)] {
+        for page in pages.iter() {
+            let body = js_sys::Uint8Array::new(&page).to_vec();
+            data.add_page(list, Some(&body), &scope).map_err(malformed)?;
+        }
     }
     let context = compute::Context::new(
         Some(config),

@@ -11,7 +11,7 @@ use gloo_timers::future::TimeoutFuture;
 use web_sys::AbortSignal;
 
 use crate::data::{Dataset, List};
-use crate::http::{get_text, HttpError};
+use crate::http::{get_bytes, HttpError};
 use crate::plan::PagePlan;
 use crate::scope::{open_tasks, Scope};
 
@@ -39,19 +39,19 @@ pub struct Loaded {
 pub async fn directory(
     signal: &AbortSignal,
 ) -> Result<(Vec<Pipeline>, Vec<LossReason>), HttpError> {
-    let pipelines = get_text("/api/v4/leads/pipelines", signal).await?;
+    let pipelines = get_bytes("/api/v4/leads/pipelines", signal).await?;
     let pipelines: Page<Pipeline> = decode(pipelines.as_deref())?;
-    let reasons = get_text("/api/v4/leads/loss_reasons", signal).await?;
+    let reasons = get_bytes("/api/v4/leads/loss_reasons", signal).await?;
     let reasons: Page<LossReason> = decode(reasons.as_deref())?;
     Ok((pipelines.items, reasons.items))
 }
 
-fn decode<T>(body: Option<&str>) -> Result<Page<T>, HttpError>
+fn decode<T>(body: Option<&[u8]>) -> Result<Page<T>, HttpError>
 where
     Page<T>: serde::de::DeserializeOwned,
 {
     body.map_or(Ok(Page::empty()), |body| {
-        serde_json::from_str(body).map_err(|_| HttpError::Malformed)
+        serde_json::from_slice(body).map_err(|_| HttpError::Malformed)
     })
 }
 
@@ -172,7 +172,7 @@ async fn worker(
             let shared = shared.borrow();
             (shared.jobs[job].list, (shared.jobs[job].path)(page))
         };
-        let answer = get_text(&url, signal).await;
+        let answer = get_bytes(&url, signal).await;
         let mut state = shared.borrow_mut();
         match answer.and_then(|body| {
             data.borrow_mut()
