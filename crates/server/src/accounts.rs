@@ -34,6 +34,18 @@ pub struct Account {
     pub paused_until: Option<i64>,
     pub pause_reason: Option<String>,
     pub installed_at: i64,
+    /// amoCRM's `country` of the account (picks the working-day calendar).
+    pub country: Option<String>,
+    /// The language of the texts LeakGuard writes into the account (`ru`, `en`, `es`, `pt`).
+    pub lang: Option<String>,
+    /// Business time from which the next-step watchdog acts (the first full scan's start).
+    pub automation_from: Option<i64>,
+    /// When the last full scan finished (business seconds).
+    pub full_synced_at: Option<i64>,
+    /// When the last reconciliation (delta scan) started (business seconds).
+    pub delta_synced_at: Option<i64>,
+    /// The webhook destination subscribed in amoCRM.
+    pub webhook_destination: Option<String>,
 }
 
 /// The decrypted tokens of an account plus the version that guards concurrent refreshes.
@@ -56,7 +68,8 @@ pub struct NewPair {
 }
 
 const ACCOUNT_COLUMNS: &str = "account_id, base_url, subdomain, timezone, status, token_kind, \
-    expires_at, paused_until, pause_reason, installed_at";
+    expires_at, paused_until, pause_reason, installed_at, country, lang, automation_from, \
+    full_synced_at, delta_synced_at, webhook_destination";
 
 fn account_of(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
     Ok(Account {
@@ -70,6 +83,12 @@ fn account_of(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
         paused_until: row.try_get("paused_until")?,
         pause_reason: row.try_get("pause_reason")?,
         installed_at: row.try_get("installed_at")?,
+        country: row.try_get("country")?,
+        lang: row.try_get("lang")?,
+        automation_from: row.try_get("automation_from")?,
+        full_synced_at: row.try_get("full_synced_at")?,
+        delta_synced_at: row.try_get("delta_synced_at")?,
+        webhook_destination: row.try_get("webhook_destination")?,
     })
 }
 
@@ -133,7 +152,8 @@ pub async fn install_oauth(
          access_token = excluded.access_token, refresh_token = excluded.refresh_token, \
          previous_refresh_token = NULL, expires_at = excluded.expires_at, \
          token_version = accounts.token_version + 1, paused_until = NULL, pause_reason = NULL, \
-         installed_at = excluded.installed_at, updated_at = excluded.updated_at",
+         installed_at = excluded.installed_at, updated_at = excluded.updated_at, \
+         webhook_destination = NULL, scan_cursor = NULL",
     )
     .bind(account_id)
     .bind(base_url.trim_end_matches('/'))
@@ -262,23 +282,90 @@ pub async fn pause(db: &Db, account_id: i64, until_ms: i64, reason: &str) -> Res
     Ok(())
 }
 
-/// Stores what the account sync learned (subdomain and time zone).
-pub async fn update_details(
-    db: &Db,
-    account_id: i64,
-    subdomain: Option<&str>,
-    timezone: Option<&str>,
-) -> Result<()> {
+/// What the account sync learned about the account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Details<'a> {
+    pub subdomain: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub lang: Option<&'a str>,
+}
+
+/// Stores what the account sync learned (subdomain, time zone, country, language).
+pub async fn update_details(db: &Db, account_id: i64, details: &Details<'_>) -> Result<()> {
     sqlx::query(
         "UPDATE accounts SET subdomain = COALESCE($1, subdomain), timezone = COALESCE($2, timezone), \
-         updated_at = $3 WHERE account_id = $4",
+         country = COALESCE($3, country), lang = COALESCE($4, lang), updated_at = $5 WHERE account_id = $6",
     )
-    .bind(subdomain)
-    .bind(timezone)
+    .bind(details.subdomain)
+    .bind(details.timezone)
+    .bind(details.country)
+    .bind(details.lang)
     .bind(now_ms())
     .bind(account_id)
     .execute(&db.pool)
     .await?;
+    Ok(())
+}
+
+/// A running full scan's resumable position (JSON), if one is under way.
+pub async fn scan_cursor(db: &Db, account_id: i64) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT scan_cursor FROM accounts WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?.flatten())
+}
+
+/// Records the end of a full scan that started at `started` (business seconds): clears the cursor,
+/// sets the first automation moment once, and starts reconciliations from the scan's start.
+pub async fn finish_full_scan(db: &Db, account_id: i64, started: i64, finished: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET scan_cursor = NULL, full_synced_at = $1, full_scan_started = $2, \
+         automation_from = COALESCE(automation_from, $2), \
+         delta_synced_at = CASE WHEN delta_synced_at IS NULL OR delta_synced_at < $2 THEN $2 \
+         ELSE delta_synced_at END, synced_at = $3, full_finished_ms = $3 WHERE account_id = $4",
+    )
+    .bind(finished)
+    .bind(started)
+    .bind(now_ms())
+    .bind(account_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// When the last full scan finished (Unix ms of the machine's clock), if ever.
+pub async fn full_finished_ms(db: &Db, account_id: i64) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT full_finished_ms FROM accounts WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?.flatten())
+}
+
+/// Records a finished reconciliation that started at `started` (business seconds).
+pub async fn finish_delta(db: &Db, account_id: i64, started: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET delta_synced_at = $1, synced_at = $2 WHERE account_id = $3")
+        .bind(started)
+        .bind(now_ms())
+        .bind(account_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Records (or clears) the webhook destination subscribed in amoCRM.
+pub async fn set_webhook_destination(
+    db: &Db,
+    account_id: i64,
+    destination: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE accounts SET webhook_destination = $1 WHERE account_id = $2")
+        .bind(destination)
+        .bind(account_id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -291,10 +378,10 @@ pub async fn synced_at(db: &Db, account_id: i64) -> Result<Option<i64>> {
     Ok(row.map(|row| row.try_get(0)).transpose()?.flatten())
 }
 
-/// Records a finished scan that started at `started_ms`.
-pub async fn set_synced_at(db: &Db, account_id: i64, started_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE accounts SET synced_at = $1 WHERE account_id = $2")
-        .bind(started_ms)
+/// Stores a full scan's resumable position (JSON).
+pub async fn set_scan_cursor(db: &Db, account_id: i64, cursor: &str) -> Result<()> {
+    sqlx::query("UPDATE accounts SET scan_cursor = $1 WHERE account_id = $2")
+        .bind(cursor)
         .bind(account_id)
         .execute(&db.pool)
         .await?;

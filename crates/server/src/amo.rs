@@ -1,7 +1,17 @@
 //! The amoCRM API v4 client of the job engine: Bearer auth, the shared rate limit, refresh-and-retry
 //! on 401, back-off on 429, a pause on a 403 ban, and pagination until 204 or no next page.
+//!
+//! A 403 is a ban only when it says so. amoCRM answers 403 both for a ban (every request refused,
+//! often nginx's HTML page "403 Forbidden", amocrm-api-v4.md §13.1) and for a missing right on one
+//! endpoint (`/users` for a non-admin, webhooks on a plan without them: problem+json). The rule:
+//! an HTML (non-JSON) 403, or a JSON 403 whose text says the account or address is blocked, is a
+//! ban and pauses the whole account; any other 403 fails only that request, unless 403s come from
+//! [`FORBIDDEN_PATHS_FOR_BAN`] different endpoints within [`FORBIDDEN_WINDOW`], which is taken as a
+//! ban too (a right problem stays on one endpoint, a ban hits every one).
 
-use std::time::Duration;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use amo_api::hal::Collection;
 use amo_api::{Page, Problem};
@@ -22,6 +32,10 @@ pub const BAN_PAUSE_MS: i64 = 60 * 60 * 1000;
 pub const MAX_PAGES: u32 = 400;
 /// The back-off after a 429 that names no delay.
 pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 1;
+/// How many different endpoints answering a plain 403 within [`FORBIDDEN_WINDOW`] make a ban.
+pub const FORBIDDEN_PATHS_FOR_BAN: usize = 3;
+/// The window in which plain 403s are counted.
+pub const FORBIDDEN_WINDOW: Duration = Duration::from_secs(60);
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +48,8 @@ pub enum AmoError {
     RateLimited { retry_after_ms: u64 },
     #[error("amoCRM answered 403: the account is paused")]
     Banned,
+    #[error("amoCRM refused {path} with 403: {detail}")]
+    Forbidden { path: String, detail: String },
     #[error("amoCRM refused the token: {0}")]
     Unauthorized(String),
     #[error("amoCRM answered {status}: {detail}")]
@@ -90,6 +106,7 @@ pub struct AmoClient {
     limiter: RateLimiter,
     metrics: Metrics,
     request_timeout: Duration,
+    forbidden: Arc<Mutex<HashMap<i64, VecDeque<(Instant, String)>>>>,
 }
 
 impl AmoClient {
@@ -108,7 +125,28 @@ impl AmoClient {
             limiter,
             metrics,
             request_timeout,
+            forbidden: Arc::default(),
         }
+    }
+
+    /// Whether a plain 403 on `path` is the [`FORBIDDEN_PATHS_FOR_BAN`]-th different endpoint refused
+    /// within [`FORBIDDEN_WINDOW`].
+    fn forbidden_repeats(&self, account_id: i64, path: &str) -> bool {
+        let endpoint = path.split('?').next().unwrap_or(path).to_owned();
+        let now = Instant::now();
+        let mut all = self.forbidden.lock().expect("forbidden lock");
+        let seen = all.entry(account_id).or_default();
+        while seen
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > FORBIDDEN_WINDOW)
+        {
+            seen.pop_front();
+        }
+        seen.push_back((now, endpoint));
+        let mut endpoints: Vec<&String> = seen.iter().map(|(_, endpoint)| endpoint).collect();
+        endpoints.sort();
+        endpoints.dedup();
+        endpoints.len() >= FORBIDDEN_PATHS_FOR_BAN
     }
 
     /// Sends one request to the account's `/api/v4/…` `path` (with its query string).
@@ -180,6 +218,15 @@ impl AmoClient {
                     tracing::warn!(account_id, retry_after_ms, "amoCRM answered 429");
                     return Err(AmoError::RateLimited { retry_after_ms });
                 }
+                403 if !is_ban(&body) && !self.forbidden_repeats(account_id, path) => {
+                    self.metrics.error("amo_forbidden");
+                    let detail = detail_of(&body);
+                    tracing::warn!(account_id, path, %detail, "amoCRM refused one request with 403");
+                    return Err(AmoError::Forbidden {
+                        path: path.to_owned(),
+                        detail,
+                    });
+                }
                 403 => {
                     let reason = format!("amoCRM answered 403 on {path}: {}", detail_of(&body));
                     accounts::pause(&self.db, account_id, now_ms() + BAN_PAUSE_MS, &reason).await?;
@@ -249,6 +296,26 @@ pub fn retry_after_seconds(headers: &HeaderMap, body: &[u8]) -> Option<u64> {
         })
 }
 
+/// Whether a 403 body is a ban: not JSON (nginx's HTML page), or JSON saying the account or its
+/// address is blocked.
+pub fn is_ban(body: &[u8]) -> bool {
+    match serde_json::from_slice::<Problem>(body) {
+        Err(_) => true,
+        Ok(problem) => {
+            let text = format!(
+                "{} {} {}",
+                problem.title,
+                problem.detail.unwrap_or_default(),
+                problem.hint.unwrap_or_default()
+            )
+            .to_lowercase();
+            ["blocked", "заблокирован", "banned", "bloqueado"]
+                .iter()
+                .any(|word| text.contains(word))
+        }
+    }
+}
+
 fn detail_of(body: &[u8]) -> String {
     match serde_json::from_slice::<Problem>(body) {
         Ok(problem) => problem.detail.or(problem.hint).unwrap_or(problem.title),
@@ -268,6 +335,18 @@ mod tests {
         headers.insert(RETRY_AFTER, "7".parse().unwrap());
         assert_eq!(retry_after_seconds(&headers, b"<html>429</html>"), Some(7));
         assert_eq!(retry_after_seconds(&HeaderMap::new(), b""), None);
+    }
+
+    #[test]
+    fn only_html_or_blocked_403s_are_bans() {
+        assert!(is_ban(b"<html><center>403 Forbidden</center><hr><center>nginx</center></html>"));
+        assert!(is_ban(
+            br#"{"title":"Forbidden","status":403,"detail":"Your IP address is blocked for exceeding the request limit"}"#
+        ));
+        assert!(is_ban(br#"{"title":"Forbidden","status":403,"detail":"Account blocked"}"#));
+        assert!(!is_ban(
+            br#"{"title":"Forbidden","type":"https://httpstatus.es/403","status":403,"detail":"Access denied: administrator rights are required"}"#
+        ));
     }
 
     #[test]

@@ -16,13 +16,14 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::{self, INSTALLED};
 use crate::amo::AmoClient;
 use crate::auth::{JwtVerifier, Widget, AUTH_HEADER};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::TokenCipher;
 use crate::db::{now_ms, Db};
 use crate::jobs::queue;
 use crate::metrics::Metrics;
 use crate::tokens::TokenManager;
-use crate::{oauth, webhook};
+use crate::{oauth, webhook, widget_api};
 
 /// Everything a handler may use.
 #[derive(Clone, Debug)]
@@ -37,6 +38,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes idle workers when a webhook enqueued work.
     pub wake: Arc<Notify>,
+    /// The business clock the rules and the queue read.
+    pub clock: Clock,
 }
 
 /// The whole router.
@@ -58,13 +61,24 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         ))
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([HeaderName::from_static(AUTH_HEADER), header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
     let api = Router::new()
         .route("/account", get(api_account))
         .route("/events", get(api_events))
         .route("/jobs", get(api_jobs))
+        .route("/qc", get(widget_api::qc_list))
+        .route("/qc/{id}/ack", post(widget_api::qc_ack))
+        .route("/qc/{id}/comment", post(widget_api::qc_comment))
+        .route("/qc/{id}/reassign", post(widget_api::qc_reassign))
+        .route(
+            "/settings",
+            get(widget_api::settings_get).put(widget_api::settings_put),
+        )
+        .route("/metrics", get(widget_api::metrics))
+        .route("/audit", get(widget_api::audit_log))
+        .route("/sync", get(widget_api::sync_state))
         .fallback(api_not_found)
         .layer(cors);
     Router::new()
@@ -106,6 +120,11 @@ async fn api_account(State(state): State<AppState>, Widget(claims): Widget) -> R
                 "paused_until": account.paused_until.filter(|_| paused),
                 "pause_reason": account.pause_reason.filter(|_| paused),
                 "installed_at": account.installed_at,
+                "country": account.country,
+                "lang": account.lang,
+                "full_synced_at": account.full_synced_at,
+                "delta_synced_at": account.delta_synced_at,
+                "webhooks_subscribed": account.webhook_destination.is_some(),
                 "user_id": claims.user_id,
             }))
             .into_response()

@@ -18,8 +18,14 @@
 //! | `lease_seconds` | `LEAKGUARD_LEASE_SECONDS` | `60` |
 //! | `poll_interval_ms` | `LEAKGUARD_POLL_MS` | `250` |
 //! | `refresh_margin_seconds` | `LEAKGUARD_REFRESH_MARGIN` | `3600` |
-//! | `sync_interval_seconds` | `LEAKGUARD_SYNC_INTERVAL` | `3600` (0 disables) |
-//! | `follow_up_days` | `LEAKGUARD_FOLLOW_UP_DAYS` | `3` |
+//! | `sync_interval_seconds` | `LEAKGUARD_SYNC_INTERVAL` | `300`: the `updated_at` reconciliation (0 disables every schedule) |
+//! | `full_scan_interval_seconds` | `LEAKGUARD_FULL_SCAN_INTERVAL` | `86400` |
+//! | `automation_interval_seconds` | `LEAKGUARD_AUTOMATION_INTERVAL` | `60` |
+//! | `delta_debounce_ms` | `LEAKGUARD_DELTA_DEBOUNCE_MS` | `2000`: webhooks → reconciliation delay |
+//! | `lost_settle_seconds` | `LEAKGUARD_LOST_SETTLE` | `120` |
+//! | `clock` | `LEAKGUARD_CLOCK` | `system`; `fixed:<t>`, `offset:<s>`, `sandbox:<origin>` |
+//! | `public_url` | `LEAKGUARD_PUBLIC_URL` | `http://<bound address>`: where amoCRM sends webhooks |
+//! | `widget_code` | `LEAKGUARD_WIDGET_CODE` | `leakguard` |
 //! | `webhook_token` | `LEAKGUARD_WEBHOOK_TOKEN` | none: webhooks need no `?token=` |
 //! | `[[long_lived_tokens]]` | `LEAKGUARD_LLT_ACCOUNT_ID`, `LEAKGUARD_LLT_BASE_URL`, `LEAKGUARD_LLT_TOKEN` | none |
 
@@ -71,10 +77,24 @@ pub struct Config {
     pub poll_interval_ms: u64,
     /// Access tokens that expire within this many seconds are refreshed before use.
     pub refresh_margin_seconds: u64,
-    /// How often each installed account is re-synchronised; 0 disables the schedule.
+    /// How often each installed account is reconciled with `filter[updated_at][from]`; 0 disables
+    /// every schedule (scans and automation passes), leaving only webhook and enqueued jobs.
     pub sync_interval_seconds: u64,
-    /// Working days between a deal lost outside the card and its follow-up task.
-    pub follow_up_days: u32,
+    /// How often the full scan of an account is repeated (the first one runs at once).
+    pub full_scan_interval_seconds: u64,
+    /// How often the automations look at each account's synced copy.
+    pub automation_interval_seconds: u64,
+    /// How long after a webhook the reconciliation runs (webhooks within it share one).
+    pub delta_debounce_ms: u64,
+    /// How long (business time) a lost deal is left alone before "lost anywhere" acts, so a refusal
+    /// made in the card can finish its own follow-up first.
+    pub lost_settle_seconds: u64,
+    /// The business clock: `system`, `fixed:<unix>`, `offset:<seconds>` or `sandbox:<origin>`.
+    pub clock: String,
+    /// The origin amoCRM reaches this server at; webhooks are subscribed to `<it>/webhooks/amocrm`.
+    pub public_url: Option<String>,
+    /// The widget's code, to read its settings from amoCRM (`GET /api/v4/widgets/{code}`).
+    pub widget_code: String,
     /// When set, webhooks must arrive as `POST /webhooks/amocrm?token=<this>` (amoCRM signs nothing).
     pub webhook_token: Option<String>,
     /// Long-lived tokens of private integrations, one per account.
@@ -97,8 +117,14 @@ impl Default for Config {
             lease_seconds: 60,
             poll_interval_ms: 250,
             refresh_margin_seconds: 3600,
-            sync_interval_seconds: 3600,
-            follow_up_days: 3,
+            sync_interval_seconds: 300,
+            full_scan_interval_seconds: 86_400,
+            automation_interval_seconds: 60,
+            delta_debounce_ms: 2000,
+            lost_settle_seconds: 120,
+            clock: "system".to_owned(),
+            public_url: None,
+            widget_code: "leakguard".to_owned(),
             webhook_token: None,
             long_lived_tokens: Vec::new(),
         }
@@ -184,8 +210,26 @@ impl Config {
         if let Some(value) = env("LEAKGUARD_SYNC_INTERVAL") {
             self.sync_interval_seconds = parse("LEAKGUARD_SYNC_INTERVAL", value)?;
         }
-        if let Some(value) = env("LEAKGUARD_FOLLOW_UP_DAYS") {
-            self.follow_up_days = parse("LEAKGUARD_FOLLOW_UP_DAYS", value)?;
+        if let Some(value) = env("LEAKGUARD_FULL_SCAN_INTERVAL") {
+            self.full_scan_interval_seconds = parse("LEAKGUARD_FULL_SCAN_INTERVAL", value)?;
+        }
+        if let Some(value) = env("LEAKGUARD_AUTOMATION_INTERVAL") {
+            self.automation_interval_seconds = parse("LEAKGUARD_AUTOMATION_INTERVAL", value)?;
+        }
+        if let Some(value) = env("LEAKGUARD_DELTA_DEBOUNCE_MS") {
+            self.delta_debounce_ms = parse("LEAKGUARD_DELTA_DEBOUNCE_MS", value)?;
+        }
+        if let Some(value) = env("LEAKGUARD_LOST_SETTLE") {
+            self.lost_settle_seconds = parse("LEAKGUARD_LOST_SETTLE", value)?;
+        }
+        if let Some(value) = env("LEAKGUARD_CLOCK") {
+            self.clock = value;
+        }
+        if let Some(value) = env("LEAKGUARD_PUBLIC_URL") {
+            self.public_url = Some(value).filter(|url| !url.is_empty());
+        }
+        if let Some(value) = env("LEAKGUARD_WIDGET_CODE") {
+            self.widget_code = value;
         }
         if let Some(value) = env("LEAKGUARD_WEBHOOK_TOKEN") {
             self.webhook_token = Some(value).filter(|token| !token.is_empty());
@@ -223,6 +267,11 @@ impl Config {
                 self.data_dir.join("leakguard.db").display()
             ),
         }
+    }
+
+    /// The business clock this configuration asks for.
+    pub fn clock_source(&self) -> Result<crate::clock::ClockSource> {
+        crate::clock::ClockSource::parse(&self.clock)
     }
 
     /// The Redirect URI sent in token exchanges.
@@ -290,5 +339,7 @@ mod tests {
         assert!(Config::load_with(env_of(&[("LEAKGUARD_WORKERS", "many")])).is_err());
         assert!(Config::load_with(env_of(&[("LEAKGUARD_LLT_TOKEN", "t")])).is_err());
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        let bad_clock = Config::load_with(env_of(&[("LEAKGUARD_CLOCK", "tomorrow")])).unwrap();
+        assert!(bad_clock.clock_source().is_err());
     }
 }

@@ -7,20 +7,34 @@
 //! * [`auth`]: the widget's `X-Auth-Token`; [`app`]: routes; [`webhook`]: the webhook endpoint and parser.
 //! * [`jobs`]: queue, workers, handlers and idempotent effects; [`amo`]: the amoCRM client;
 //!   [`ratelimit`]: the per-account window shared by all workers; [`metrics`]: Prometheus text.
+//! * [`copy`] and [`sync`]: the synced copy of each account and the scans that keep it current;
+//!   [`webhook_subscription`]: the account's webhook in amoCRM.
+//! * [`automation`]: the issue-9 rules carried out; [`audit`]: what they did; [`account_settings`]:
+//!   the shared settings per account; [`widget_api`]: the quality-control queue, settings and
+//!   metrics the widget reads; [`clock`]: the business clock; [`leases`]: named leases.
 
+pub mod account_settings;
 pub mod accounts;
 pub mod amo;
 pub mod app;
+pub mod audit;
 pub mod auth;
+pub mod automation;
+pub mod clock;
 pub mod config;
+pub mod copy;
 pub mod crypto;
 pub mod db;
 pub mod jobs;
+pub mod leases;
 pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;
+pub mod sync;
 pub mod tokens;
 pub mod webhook;
+pub mod webhook_subscription;
+pub mod widget_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,6 +47,7 @@ use tokio::task::JoinSet;
 use crate::amo::AmoClient;
 use crate::app::AppState;
 use crate::auth::JwtVerifier;
+use crate::clock::{Clock, ClockSource};
 pub use crate::config::Config;
 use crate::crypto::TokenCipher;
 use crate::db::Db;
@@ -73,6 +88,11 @@ impl Running {
         &self.state
     }
 
+    /// The business clock (tests move it).
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
     /// Stops accepting requests, lets in-flight requests and running jobs finish, then returns.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -94,6 +114,7 @@ impl Running {
 /// Connects the database, applies migrations, records configured long-lived tokens, binds the
 /// listener and starts the job engine.
 pub async fn start(config: Config) -> Result<Running> {
+    let clock_source = config.clock_source()?;
     let db = Db::connect(&config).await?;
     let (cipher, generated) =
         TokenCipher::load_or_generate(config.token_key.as_deref(), &config.data_dir)?;
@@ -146,7 +167,19 @@ pub async fn start(config: Config) -> Result<Running> {
         request_timeout,
     );
     let wake = Arc::new(Notify::new());
+    let clock = match &clock_source {
+        ClockSource::Mode(mode) => Clock::new(*mode),
+        ClockSource::Sandbox(origin) => {
+            let clock = Clock::default();
+            clock
+                .sync_from_sandbox(&http, origin)
+                .await
+                .with_context(|| format!("following the sandbox clock at {origin}"))?;
+            clock
+        }
+    };
     let state = AppState {
+        clock: clock.clone(),
         db: db.clone(),
         cipher,
         tokens,
@@ -177,13 +210,34 @@ pub async fn start(config: Config) -> Result<Running> {
             .await
     });
 
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let mut webhook_destination = format!("{}/webhooks/amocrm", public_url.trim_end_matches('/'));
+    if let Some(token) = &config.webhook_token {
+        webhook_destination.push_str(&format!("?token={token}"));
+    }
     let ctx = JobContext {
         db,
         amo,
-        follow_up_days: config.follow_up_days,
+        clock: clock.clone(),
         effect_lease_ms: config.lease_seconds as i64 * 1000,
+        widget_code: config.widget_code.clone(),
+        webhook_destination,
+        lost_settle_seconds: config.lost_settle_seconds as i64,
+        delta_debounce_ms: config.delta_debounce_ms as i64,
+        wake: wake.clone(),
     };
-    let engine = engine::start(
+    let follow = match clock_source {
+        ClockSource::Sandbox(origin) => Some(tokio::spawn(clock.clone().follow_sandbox(
+            state.http.clone(),
+            origin,
+            shutdown_rx.clone(),
+        ))),
+        ClockSource::Mode(_) => None,
+    };
+    let mut engine = engine::start(
         ctx,
         metrics,
         EngineConfig {
@@ -191,10 +245,17 @@ pub async fn start(config: Config) -> Result<Running> {
             lease_ms: config.lease_seconds as i64 * 1000,
             poll_ms: config.poll_interval_ms,
             sync_interval_ms: config.sync_interval_seconds as i64 * 1000,
+            full_scan_interval_ms: config.full_scan_interval_seconds as i64 * 1000,
+            automation_interval_ms: config.automation_interval_seconds as i64 * 1000,
         },
         wake,
         shutdown_rx,
     );
+    if let Some(follow) = follow {
+        engine.spawn(async move {
+            let _ = follow.await;
+        });
+    }
     Ok(Running {
         addr,
         state,

@@ -129,7 +129,7 @@ pub async fn callback(
             "storing the installation failed",
         );
     }
-    let sync = NewJob::now(account_id, ACCOUNT_SYNC, json!({}));
+    let sync = NewJob::now(account_id, ACCOUNT_SYNC, json!({ "requested_at": crate::db::now_ms() }));
     if let Err(error) = queue::enqueue(&state.db.pool, &sync).await {
         tracing::warn!(%error, "scheduling the first sync failed");
     }
@@ -201,6 +201,18 @@ pub async fn revoke(State(state): State<AppState>, Query(query): Query<RevokeQue
     let Ok(account_id) = query.account_id.trim().parse::<i64>() else {
         return problem(StatusCode::BAD_REQUEST, "bad account_id");
     };
+    // Unsubscribe while the token may still work; amoCRM usually revoked it already (§11.4), and
+    // then hooks of the revoked account are refused until amoCRM disables the webhook.
+    let unsubscribed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        crate::webhook_subscription::unsubscribe(&state.db, &state.amo, account_id),
+    )
+    .await;
+    match unsubscribed {
+        Ok(Ok(done)) => tracing::info!(account_id, done, "webhook unsubscribed"),
+        Ok(Err(error)) => tracing::warn!(account_id, %error, "the webhook could not be unsubscribed"),
+        Err(_) => tracing::warn!(account_id, "unsubscribing the webhook timed out"),
+    }
     match accounts::set_status_dropping_tokens(&state.db, account_id, REVOKED).await {
         Ok(known) => {
             tracing::info!(account_id, known, "uninstalled");

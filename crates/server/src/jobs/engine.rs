@@ -1,5 +1,6 @@
 //! The job engine: workers that lease due jobs, keep their lease alive while running them and
-//! record the outcome, plus the scheduler that enqueues each installed account's periodic sync.
+//! record the outcome, plus the scheduler that enqueues each installed account's full scan,
+//! reconciliation and automation pass, and purges old finished jobs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use tracing::Instrument as _;
 
 use crate::accounts;
 use crate::db::now_ms;
-use crate::jobs::handlers::{self, JobContext, JobError, ACCOUNT_SYNC};
+use crate::jobs::handlers::{
+    self, JobContext, JobError, ACCOUNT_DELTA, ACCOUNT_SYNC, AUTOMATION_PASS,
+};
 use crate::jobs::queue::{self, Claimed, NewJob};
 use crate::metrics::Metrics;
 
@@ -21,8 +24,14 @@ pub struct EngineConfig {
     pub workers: usize,
     pub lease_ms: i64,
     pub poll_ms: u64,
+    /// The reconciliation interval; 0 disables the whole schedule.
     pub sync_interval_ms: i64,
+    pub full_scan_interval_ms: i64,
+    pub automation_interval_ms: i64,
 }
+
+/// Finished jobs are kept this long (their dedup keys guard against re-enqueueing meanwhile).
+pub const KEEP_DONE_JOBS_MS: i64 = 2 * 86_400_000;
 
 /// Starts the workers and the scheduler; they stop when `shutdown` turns true, each after its current job.
 /// With `workers == 0` nothing starts: the instance only serves HTTP (and enqueues).
@@ -157,31 +166,49 @@ impl Worker {
     }
 }
 
-/// Enqueues `account.sync` for every installed account once per interval; the dedup key (account
-/// and interval number) keeps several instances from enqueueing it twice.
+/// Enqueues, for every installed account, a full scan once per full-scan interval (the first one at
+/// once), a reconciliation once per sync interval and an automation pass once per automation
+/// interval. Dedup keys (account, kind and interval number) keep several instances from enqueueing
+/// one twice.
 async fn schedule(
     ctx: JobContext,
     config: EngineConfig,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let every = [
+        (ACCOUNT_SYNC, config.full_scan_interval_ms.max(1)),
+        (ACCOUNT_DELTA, config.sync_interval_ms.max(1)),
+        (AUTOMATION_PASS, config.automation_interval_ms.max(1)),
+    ];
     while !*shutdown.borrow() {
-        let slot = now_ms() / config.sync_interval_ms;
+        let now = now_ms();
         match accounts::installed(&ctx.db).await {
             Ok(installed) => {
                 for account in installed {
-                    let job = NewJob::now(account.account_id, ACCOUNT_SYNC, serde_json::json!({}))
-                        .dedup(format!("sync:{}:{slot}", account.account_id));
-                    match queue::enqueue(&ctx.db.pool, &job).await {
-                        Ok(true) => wake.notify_one(),
-                        Ok(false) => {}
-                        Err(error) => tracing::error!(%error, "scheduling a sync failed"),
+                    for (kind, interval) in every {
+                        let slot = now / interval;
+                        let payload = serde_json::json!({ "requested_at": now });
+                        let job = NewJob::now(account.account_id, kind, payload)
+                            .dedup(format!("{kind}:{}:every:{interval}:{slot}", account.account_id));
+                        match queue::enqueue(&ctx.db.pool, &job).await {
+                            Ok(true) => wake.notify_one(),
+                            Ok(false) => {}
+                            Err(error) => tracing::error!(%error, "scheduling a job failed"),
+                        }
                     }
                 }
             }
             Err(error) => tracing::error!(%error, "listing accounts failed"),
         }
-        let next = (slot + 1) * config.sync_interval_ms - now_ms();
+        if let Err(error) = queue::purge_done(&ctx.db, now - KEEP_DONE_JOBS_MS).await {
+            tracing::warn!(%error, "purging finished jobs failed");
+        }
+        let next = every
+            .iter()
+            .map(|(_, interval)| (now / interval + 1) * interval - now)
+            .min()
+            .unwrap_or(1000);
         tokio::select! {
             _ = shutdown.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(next.clamp(10, 60_000) as u64)) => {}

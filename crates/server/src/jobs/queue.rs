@@ -195,6 +195,16 @@ pub async fn reschedule(
     Ok(done.rows_affected() == 1)
 }
 
+/// Deletes finished jobs last updated before `before_ms`.
+pub async fn purge_done(db: &Db, before_ms: i64) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM jobs WHERE state = $1 AND updated_at < $2")
+        .bind(DONE)
+        .bind(before_ms)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Job counts by state, for metrics.
 pub async fn counts_by_state(db: &Db) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state")

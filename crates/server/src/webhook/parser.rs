@@ -180,6 +180,37 @@ pub struct Event {
     pub lead_id: Option<i64>,
     /// For a task: whether it is completed (`status` "1").
     pub completed: Option<bool>,
+    /// A lead's name or a task's text.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A lead's budget.
+    #[serde(default)]
+    pub price: Option<i64>,
+    /// Who made the change (`modified_user_id`); 0 is a robot (Salesbot, digital pipeline).
+    #[serde(default)]
+    pub modified_user_id: Option<i64>,
+    /// The entity's creation (Unix seconds).
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// A lost lead's reason, when the hook carries it.
+    #[serde(default)]
+    pub loss_reason_id: Option<i64>,
+    /// A lead's tags, when the hook lists them (`None`: the hook says nothing about tags).
+    #[serde(default)]
+    pub tags: Option<Vec<HookTag>>,
+    /// A task's deadline (Unix seconds, from `complete_before` or the UTC `complete_till`).
+    #[serde(default)]
+    pub complete_till: Option<i64>,
+    /// How many items of the same entity and action the delivery carried (more than one: a bulk action).
+    #[serde(default)]
+    pub batch: usize,
+}
+
+/// A tag of a lead as a hook lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookTag {
+    pub id: Option<i64>,
+    pub name: String,
 }
 
 impl Event {
@@ -264,8 +295,10 @@ pub fn parse(body: &[u8]) -> Result<Webhook, ParseError> {
                 ignored += items.items().len();
                 continue;
             };
-            for item in items.items() {
-                match event_of(entity, action, item) {
+            let items = items.items();
+            let batch = items.len();
+            for item in items {
+                match event_of(entity, action, item, batch) {
                     Some(event) => events.push(event),
                     None => ignored += 1,
                 }
@@ -279,7 +312,7 @@ pub fn parse(body: &[u8]) -> Result<Webhook, ParseError> {
     })
 }
 
-fn event_of(entity: Entity, action: Action, item: &Node) -> Option<Event> {
+fn event_of(entity: Entity, action: Action, item: &Node, batch: usize) -> Option<Event> {
     let id = item.int("id")?;
     let modified = item
         .text("updated_at")
@@ -296,6 +329,31 @@ fn event_of(entity: Entity, action: Action, item: &Node) -> Option<Event> {
         Entity::Task => item.text("status").map(|status| status.trim() == "1"),
         Entity::Lead => None,
     };
+    let (name, created_at, complete_till, tags) = match entity {
+        Entity::Lead => (
+            item.text("name").map(str::to_owned),
+            item.int("created_at").or_else(|| item.int("date_create")),
+            None,
+            item.get("tags").map(|tags| {
+                tags.items()
+                    .into_iter()
+                    .filter_map(|tag| {
+                        Some(HookTag {
+                            id: tag.int("id"),
+                            name: tag.text("name")?.to_owned(),
+                        })
+                    })
+                    .collect()
+            }),
+        ),
+        Entity::Task => (
+            item.text("text").map(str::to_owned),
+            item.int("created_at"),
+            item.int("complete_before")
+                .or_else(|| item.text("complete_till").and_then(utc_datetime)),
+            None,
+        ),
+    };
     Some(Event {
         entity,
         action,
@@ -309,7 +367,32 @@ fn event_of(entity: Entity, action: Action, item: &Node) -> Option<Event> {
         old_responsible_user_id: item.int("old_responsible_user_id"),
         lead_id,
         completed,
+        name,
+        price: item.int("price"),
+        modified_user_id: item.int("modified_user_id"),
+        created_at,
+        loss_reason_id: item.int("loss_reason_id"),
+        tags,
+        complete_till,
+        batch,
     })
+}
+
+/// A task hook's `YYYY-MM-DD HH:MM:SS` (UTC) as Unix seconds.
+fn utc_datetime(text: &str) -> Option<i64> {
+    let civil: jiff::civil::DateTime = text.trim().parse().ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(civil)
+        .ok()
+        .map(|instant| instant.as_second())
+}
+
+impl Event {
+    /// The change time as Unix seconds: `updated_at`, or a task hook's UTC `last_modified`.
+    pub fn modified_at(&self) -> Option<i64> {
+        let text = self.modified.as_deref()?;
+        text.parse().ok().or_else(|| utc_datetime(text))
+    }
 }
 
 /// Encodes a decoded fixture (one `key=value` per line, `#` comments) as a form body; the tests and
@@ -364,6 +447,17 @@ mod tests {
                 old_responsible_user_id: None,
                 lead_id: None,
                 completed: None,
+                name: Some("Lead title".into()),
+                price: Some(0),
+                modified_user_id: Some(123123),
+                created_at: Some(1413554349),
+                loss_reason_id: None,
+                tags: Some(vec![HookTag {
+                    id: Some(80147),
+                    name: "repeat request".into()
+                }]),
+                complete_till: None,
+                batch: 1,
             }]
         );
         assert_eq!(
@@ -417,6 +511,9 @@ mod tests {
             (Entity::Task, 4745251, Some(25399013), Some(false))
         );
         assert_eq!(add.modified.as_deref(), Some("1759309200"));
+        assert_eq!(add.complete_till, Some(1759438740));
+        assert_eq!(add.name.as_deref(), Some("Call the client"));
+        assert_eq!(utc_datetime("2025-10-02 20:59:00"), Some(1759438740));
         let update = hook
             .events
             .iter()
