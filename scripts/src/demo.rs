@@ -12,10 +12,10 @@ pub fn run(args: &[String]) -> Result<()> {
     install::run(install::Needs { wasm: true, browser: false, host: true, e2e: false, postgres: false })?;
     let packed = pack::run()?;
     let root = root();
-    sh::run(&root, "cargo", &["build", "--release", "-p", "leakguard-sandbox", "-p", "leakguard-server"], &[])?;
+    sh::run(&root, "cargo", &["build", "--profile", "native", "-p", "leakguard-sandbox", "-p", "leakguard-server"], &[])?;
 
     let widget = format!("leakguard={}", packed.zip.display());
-    let mut sandbox = Command::new(root.join("target/release/leakguard-sandbox"))
+    let mut sandbox = Command::new(root.join("target/native/leakguard-sandbox"))
         .args(["--widget", widget.as_str()])
         .args(args)
         .current_dir(&root)
@@ -44,7 +44,7 @@ pub fn run(args: &[String]) -> Result<()> {
         ("LEAKGUARD_CLIENT_SECRET", text(&integration["secret"])),
         ("LEAKGUARD_DATA_DIR", root.join("data/demo").display().to_string()),
     ];
-    let server = Command::new(root.join("target/release/leakguard-server"))
+    let server = Command::new(root.join("target/native/leakguard-server"))
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(&root)
         .spawn();
