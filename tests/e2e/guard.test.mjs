@@ -272,7 +272,7 @@ test('one click creates the task (deal manager, working-day deadline) and the he
   const deadline = Number(await first.getAttribute('data-deadline'));
   await first.click();
   await leftCard();
-  assert.match(path(), /^\/leads\/pipeline/);
+  await page.waitForURL((url) => url.pathname.startsWith('/leads/pipeline'));
   const tasks = await openTasks(id);
   assert.equal(tasks.length, 1);
   assert.equal(tasks[0].complete_till, deadline);
@@ -314,7 +314,7 @@ test('changing the stage to another open stage is reverted and held; after the t
   // With a task the manager leaves freely.
   await page.click('.js-back-button');
   await leftCard();
-  assert.match(path(), /^\/leads\/pipeline/);
+  await page.waitForURL((url) => url.pathname.startsWith('/leads/pipeline'));
 });
 
 test('won and lost deals are not held, and neither is a move to 142/143', async () => {
@@ -332,6 +332,16 @@ test('won and lost deals are not held, and neither is a move to 142/143', async 
   await page.click('.js-back-button');
   await leftCard();
   assert.equal(await page.locator(CONFIRM).count(), 0);
+  // A won deal is not checked on open; moved back to an open stage it is checked then, and held.
+  const won = await newDeal('Reopened', 142);
+  await sandbox.control('DELETE', '/__sandbox/requests');
+  await openCard(won, { state: 'closed-won' });
+  const log = (await sandbox.control('GET', '/__sandbox/requests')).body.filter((r) => r.client !== 'host');
+  assert.equal(log.filter((r) => r.path === '/api/v4/tasks').length, 0, 'no check for a closed deal');
+  await page.locator('.js-card-status').selectOption(`${pipeline.id}:${stages[0]}`);
+  await page.locator(`${DIALOG}[data-mode="form"][data-reason="stage"]`).waitFor();
+  assert.equal(await page.locator('.js-card-status').inputValue(), `${pipeline.id}:142`);
+  await page.keyboard.press('Escape');
 });
 
 test('a deal with an open task is not held', async () => {

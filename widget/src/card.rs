@@ -125,9 +125,17 @@ impl CardApp {
     }
 
     /// Starts the first check of a saved deal (`init`); later calls do nothing.
+    /// A closed deal needs no next step, so it is not checked until it is moved to an open stage.
     pub fn start(&self) {
-        if self.0.lead_id > 0 && self.0.loads.get() == 0 {
-            load(&self.0);
+        let card = &self.0;
+        if card.lead_id == 0 || card.loads.get() > 0 {
+            return;
+        }
+        if is_closed_status(host::current_lead_status().unwrap_or_default()) {
+            card.loads.set(1);
+            guard::refresh(card);
+        } else {
+            load(card);
         }
     }
 }
@@ -208,16 +216,11 @@ fn on_panel_button(card: &Weak<Card>, button: PanelButton) {
     });
 }
 
-/// Asks amoCRM for the deal's open tasks, unless the deal is closed (nothing to check then).
+/// Asks amoCRM for the deal's open tasks (the check on card open, a retry, or a closed deal moved back to an open stage).
 pub(crate) fn load(card: &Rc<Card>) {
     let generation = card.loads.get() + 1;
     card.loads.set(generation);
     drop(card.request.take());
-    let status = host::current_lead_status().unwrap_or_default();
-    if is_closed_status(status) {
-        guard::refresh(card);
-        return;
-    }
     let request = match http::InFlight::new() {
         Ok(request) => request,
         Err(error) => {

@@ -157,6 +157,22 @@ fn decision(card: &Card) -> GuardDecision {
     guard_decision(&deal(card), &card.user, &card.settings.next_step, knowledge)
 }
 
+/// The decision the open dialog waits on: for a held stage change, the deal at the chosen stage.
+fn dialog_decision(card: &Card) -> GuardDecision {
+    let target = match card.guard.interrupted.borrow().as_ref() {
+        Some(Interrupted::Stage(stage)) => Some(*stage),
+        _ => None,
+    };
+    match target {
+        Some(stage) => {
+            let knowledge = card.book.borrow().knowledge();
+            let moved = deal(card).moved_to(stage);
+            guard_decision(&moved, &card.user, &card.settings.next_step, knowledge)
+        }
+        None => decision(card),
+    }
+}
+
 /// Whether a decision holds the manager on the card.
 fn holds(decision: GuardDecision) -> bool {
     matches!(
@@ -179,13 +195,18 @@ pub(crate) fn refresh(card: &Rc<Card>) {
         calendar(card);
     }
     let open = card.guard.state.get();
-    match (open, decision) {
+    let waited_on = if open.is_some() {
+        dialog_decision(card)
+    } else {
+        decision
+    };
+    match (open, waited_on) {
         (Some(_), GuardDecision::Allow(_) | GuardDecision::AskRetry { fail_open: true }) => {
             close(card);
             continue_interrupted(card);
         }
-        (Some(state), _) => {
-            let mode = mode_for(card, decision);
+        (Some(state), waited_on) => {
+            let mode = mode_for(card, waited_on);
             if mode != state.mode {
                 card.guard.state.set(Some(DialogState { mode, ..state }));
                 redraw(card);
@@ -325,7 +346,7 @@ pub(crate) fn open_manual(card: &Rc<Card>) {
 
 /// Opens the dialog (or brings the open one up to date) for `reason`.
 fn open_dialog(card: &Rc<Card>, reason: Reason) {
-    let decision = decision(card);
+    let decision = dialog_decision(card);
     let interrupted = card.guard.interrupted.borrow().is_some();
     let state = DialogState {
         reason,

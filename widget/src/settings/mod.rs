@@ -10,7 +10,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use leakguard_core::deal::{is_closed_status, StageRef};
-use leakguard_core::settings::{CalendarSettings, NextStepSettings, Problem, Settings, MAX_PRESETS};
+use leakguard_core::settings::{
+    CalendarSettings, NextStepSettings, Problem, Settings, MAX_PRESETS,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlInputElement};
 
@@ -46,7 +48,8 @@ pub fn load(config: &JsValue) -> Result<Config, ()> {
         None => return Ok(Config::default()),
     };
     let stored: js_sys::Object = value.dyn_into().map_err(drop)?;
-    let section = |name: &str| js_sys::Reflect::get(&stored, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let section =
+        |name: &str| js_sys::Reflect::get(&stored, &name.into()).unwrap_or(JsValue::UNDEFINED);
     let next_step = match section("next_step") {
         value if value.is_undefined() || value.is_null() => NextStepSettings::default(),
         value => serde_wasm_bindgen::from_value(value).map_err(drop)?,
@@ -82,8 +85,16 @@ impl Config {
         let serializer = serde_wasm_bindgen::Serializer::json_compatible();
         let next_step = serde::Serialize::serialize(&self.next_step, &serializer).ok()?;
         js_sys::Reflect::set(&document, &"next_step".into(), &next_step).ok()?;
-        if js_sys::Reflect::get(&document, &"version".into()).ok()?.is_undefined() {
-            js_sys::Reflect::set(&document, &"version".into(), &Settings::default().version.into()).ok()?;
+        if js_sys::Reflect::get(&document, &"version".into())
+            .ok()?
+            .is_undefined()
+        {
+            js_sys::Reflect::set(
+                &document,
+                &"version".into(),
+                &Settings::default().version.into(),
+            )
+            .ok()?;
         }
         js_sys::JSON::stringify(&document).ok().map(String::from)
     }
