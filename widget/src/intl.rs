@@ -165,3 +165,63 @@ mod tests {
         }
     }
 }
+
+/// The same zones through the browser's real `Intl`, which runs in UTC in the test browser: the
+/// account's zone decides, not the browser's.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use leakguard_core::dates::{Calendar, UtcOffset};
+    use leakguard_core::guard::preset_deadlines;
+    use leakguard_core::settings::NextStepSettings;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::Zone;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Europe/Berlin moves from +01:00 to +02:00 at this instant (2026-03-29T01:00Z).
+    const BERLIN_SPRING_FORWARD: i64 = 1_774_746_000;
+
+    #[wasm_bindgen_test]
+    fn offsets_come_from_intl_for_the_account_zone() {
+        let friday_evening = 1_768_593_600; // 2026-01-16T20:00Z
+        let offset = |zone: &str, at: i64| Zone::new(Some(zone)).offset_seconds_at(at);
+        assert_eq!(offset("Europe/Moscow", friday_evening), 3 * 3600);
+        assert_eq!(offset("Asia/Vladivostok", friday_evening), 10 * 3600);
+        assert_eq!(offset("America/Sao_Paulo", friday_evening), -3 * 3600);
+        assert_eq!(offset("Asia/Kathmandu", friday_evening), 5 * 3600 + 2700);
+        assert_eq!(offset("Europe/Berlin", BERLIN_SPRING_FORWARD - 1), 3600);
+        assert_eq!(offset("Europe/Berlin", BERLIN_SPRING_FORWARD), 7200);
+        // An unknown zone falls back to the browser's instead of failing.
+        let browser = -(js_sys::Date::new(&(friday_evening as f64 * 1000.0).into())
+            .get_timezone_offset()
+            * 60.0) as i32;
+        assert_eq!(offset("Mars/Olympus_Mons", friday_evening), browser);
+    }
+
+    #[wasm_bindgen_test]
+    fn presets_are_working_days_at_ten_in_the_account_zone() {
+        // Thursday 2026-01-15 22:00 UTC is already Friday in Moscow and Vladivostok.
+        let now = 1_768_514_400;
+        let settings = NextStepSettings::default();
+        let calendar = Calendar::russian();
+        let deadlines = |zone: &str| -> Vec<i64> {
+            preset_deadlines(now, &settings, &Zone::new(Some(zone)), &calendar)
+                .into_iter()
+                .map(|(_, deadline)| deadline)
+                .collect()
+        };
+        // Moscow: Friday → Monday 19, Tuesday 20 and Friday 23 January at 10:00 (07:00 UTC).
+        assert_eq!(
+            deadlines("Europe/Moscow"),
+            [1_768_806_000, 1_768_892_400, 1_769_151_600]
+        );
+        // Vladivostok: the same days at 10:00 local, 00:00 UTC.
+        assert_eq!(
+            deadlines("Asia/Vladivostok"),
+            [1_768_780_800, 1_768_867_200, 1_769_126_400]
+        );
+        // London is still on Thursday: tomorrow is Friday 16 January.
+        assert_eq!(deadlines("Europe/London")[0], 1_768_557_600);
+    }
+}
