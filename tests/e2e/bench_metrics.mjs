@@ -172,12 +172,14 @@ async function computeTimes(browser) {
 
 const browser = await launchBrowser();
 try {
-  const compute = await computeTimes(browser);
-  const same = JSON.stringify(compute.outWasm) === JSON.stringify(compute.outJs);
-  console.log(`compute: ${DEALS} deals (${compute.sizes.leadPages} pages), ${TASKS} tasks (${compute.sizes.taskPages} pages), ${compute.sizes.megabytes.toFixed(1)} MB of JSON`);
-  console.log(`| wasm: bytes → serde_json → leakguard-core | ${median(compute.times.wasm).toFixed(0)} ms | runs: ${compute.times.wasm.map((t) => t.toFixed(0)).join(', ')} |`);
-  console.log(`| JavaScript: bytes → TextDecoder + JSON.parse → reference | ${median(compute.times.js).toFixed(0)} ms | runs: ${compute.times.js.map((t) => t.toFixed(0)).join(', ')} |`);
-  console.log(`headline numbers equal: ${same} ${JSON.stringify(compute.outWasm)}${same ? '' : ` vs ${JSON.stringify(compute.outJs)}`}`);
+  const compute = process.env.BENCH_SKIP_COMPUTE ? null : await computeTimes(browser);
+  if (compute) {
+    const same = JSON.stringify(compute.outWasm) === JSON.stringify(compute.outJs);
+    console.log(`compute: ${DEALS} deals (${compute.sizes.leadPages} pages), ${TASKS} tasks (${compute.sizes.taskPages} pages), ${compute.sizes.megabytes.toFixed(1)} MB of JSON`);
+    console.log(`| wasm: bytes → serde_json → leakguard-core | ${median(compute.times.wasm).toFixed(0)} ms | runs: ${compute.times.wasm.map((t) => t.toFixed(0)).join(', ')} |`);
+    console.log(`| JavaScript: bytes → TextDecoder + JSON.parse → reference | ${median(compute.times.js).toFixed(0)} ms | runs: ${compute.times.js.map((t) => t.toFixed(0)).join(', ')} |`);
+    console.log(`headline numbers equal: ${same} ${JSON.stringify(compute.outWasm)}${same ? '' : ` vs ${JSON.stringify(compute.outJs)}`}`);
+  }
   if (!process.env.BENCH_SKIP_LOAD) {
     const load = await requestsAndWallTime(browser);
     console.log(`load: ${load.deals} deals, ${load.tasks} tasks in the sandbox`);

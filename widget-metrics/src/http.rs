@@ -4,7 +4,7 @@
 //! a 429 is retried after the core's backoff and a 204 is an empty answer. Bodies come back as
 //! bytes, which the page decodes in wasm.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use gloo_timers::future::TimeoutFuture;
 use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
@@ -25,6 +25,15 @@ const WINDOW_MS: u64 = 1_100;
 thread_local! {
     /// The one limiter of the page: every request of the metrics page takes a slot here.
     static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::new(7, WINDOW_MS));
+    /// After a 429 every request of the page waits until then (page time in milliseconds), so
+    /// the requests already queued do not pile up more violations (amoCRM bans repeat offenders).
+    static PAUSED_UNTIL: Cell<u64> = const { Cell::new(0) };
+}
+
+fn now_ms() -> u64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now()) as u64
 }
 
 /// Why a request did not give a usable answer.
@@ -55,8 +64,9 @@ pub async fn get_bytes(url: &str, signal: &AbortSignal) -> Result<Option<Vec<u8>
             let wait = backoff_ms(attempt, retry_after(&response));
             if wait <= LONGEST_AUTOMATIC_WAIT_MS {
                 attempt += 1;
+                let until = now_ms() + wait;
+                PAUSED_UNTIL.with(|paused| paused.set(paused.get().max(until)));
                 drain(&response).await;
-                TimeoutFuture::new(wait as u32).await;
                 continue;
             }
         }
@@ -111,12 +121,15 @@ fn retry_after(response: &Response) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Waits until the page's limiter grants a request slot.
+/// Waits until the page's limiter grants a request slot and no 429 pause is running.
 async fn wait_for_slot() {
     loop {
-        let now = web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now()) as u64;
+        let now = now_ms();
+        let paused = PAUSED_UNTIL.with(Cell::get);
+        if now < paused {
+            TimeoutFuture::new((paused - now).min(u64::from(u32::MAX)) as u32).await;
+            continue;
+        }
         match LIMITER.with_borrow_mut(|window| window.try_acquire(now)) {
             Ok(()) => return,
             Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
