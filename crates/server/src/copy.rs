@@ -341,7 +341,7 @@ pub async fn apply_lead(
         .clone()
         .or_else(|| old_ref.map(|old| old.name.clone()))
         .unwrap_or_default();
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO leads (account_id, id, name, price, pipeline_id, status_id, responsible_user_id, \
          group_id, created_at, updated_at, closed_at, loss_reason_id, stage_since, status_event_at, \
          is_deleted, tags, no_task_since, no_task_source, confirmed, scan_id) \
@@ -353,7 +353,9 @@ pub async fn apply_lead(
          closed_at = excluded.closed_at, loss_reason_id = excluded.loss_reason_id, \
          stage_since = excluded.stage_since, is_deleted = excluded.is_deleted, tags = excluded.tags, \
          confirmed = excluded.confirmed, scan_id = CASE WHEN excluded.scan_id > 0 \
-         THEN excluded.scan_id ELSE leads.scan_id END",
+         THEN excluded.scan_id ELSE leads.scan_id END \
+         WHERE leads.updated_at < excluded.updated_at \
+         OR (leads.updated_at = excluded.updated_at AND excluded.confirmed = 1)",
     )
     .bind(account_id)
     .bind(facts.id)
@@ -374,10 +376,12 @@ pub async fn apply_lead(
     .bind(i64::from(facts.from_api))
     .bind(scan_id.unwrap_or(0))
     .execute(&mut **tx)
-    .await?;
+    .await?
+    .rows_affected();
+    // A concurrent newer write wins (the guard above); then this one changed nothing.
     Ok(Applied {
-        changed: true,
-        moved,
+        changed: done == 1,
+        moved: moved && done == 1,
     })
 }
 
@@ -490,7 +494,8 @@ where
 }
 
 /// Brings one lead's `no_task_since` up to date: set to `at` (with `source`) when an open lead has
-/// no open task and had none recorded, cleared when it has one or is closed.
+/// no open task and had none recorded, cleared when it has one or is closed. A hook's source
+/// replaces `unknown` (a scan saw the lead first).
 pub async fn refresh_no_task<'e, E>(
     executor: E,
     account_id: i64,
@@ -504,13 +509,15 @@ where
     sqlx::query(&format!(
         "UPDATE leads SET \
          no_task_since = CASE WHEN {NEEDS_TASK} THEN COALESCE(no_task_since, $1) ELSE NULL END, \
-         no_task_source = CASE WHEN {NEEDS_TASK} THEN COALESCE(no_task_source, $2) ELSE NULL END \
+         no_task_source = CASE WHEN NOT ({NEEDS_TASK}) THEN NULL \
+         WHEN no_task_source IS NULL OR no_task_source = $5 THEN $2 ELSE no_task_source END \
          WHERE account_id = $3 AND id = $4"
     ))
     .bind(at)
     .bind(source)
     .bind(account_id)
     .bind(lead_id)
+    .bind(crate::audit::SOURCE_UNKNOWN)
     .execute(executor)
     .await?;
     Ok(())
@@ -566,7 +573,7 @@ pub struct UserRow {
 
 /// Replaces the account's users.
 pub async fn replace_users(db: &Db, account_id: i64, users: &[UserRow]) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM users WHERE account_id = $1")
         .bind(account_id)
         .execute(&mut *tx)
@@ -626,7 +633,7 @@ pub async fn replace_stages_and_reasons(
     stages: &[StageRow],
     reasons: &[(i64, String)],
 ) -> Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     for table in ["stages", "loss_reasons"] {
         sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
             .bind(account_id)

@@ -81,6 +81,17 @@ impl Db {
         Ok(Db { pool, dialect })
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a transaction that reads first and
+    /// writes later could otherwise fail at once with "database is locked" when another writer
+    /// holds the lock.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// True when the database answers and every compiled migration is applied.
     pub async fn ready(&self) -> bool {
         let applied: Result<i64, sqlx::Error> =

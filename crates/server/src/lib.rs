@@ -65,6 +65,7 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: JoinSet<()>,
+    jobs: JobContext,
 }
 
 impl Running {
@@ -91,6 +92,11 @@ impl Running {
     /// The business clock (tests move it).
     pub fn clock(&self) -> &Clock {
         &self.state.clock
+    }
+
+    /// What the job handlers use (tests run scans and automation passes through it directly).
+    pub fn job_context(&self) -> &JobContext {
+        &self.jobs
     }
 
     /// Stops accepting requests, lets in-flight requests and running jobs finish, then returns.
@@ -238,7 +244,7 @@ pub async fn start(config: Config) -> Result<Running> {
         ClockSource::Mode(_) => None,
     };
     let mut engine = engine::start(
-        ctx,
+        ctx.clone(),
         metrics,
         EngineConfig {
             workers: config.workers,
@@ -262,5 +268,6 @@ pub async fn start(config: Config) -> Result<Running> {
         shutdown,
         server,
         engine,
+        jobs: ctx,
     })
 }

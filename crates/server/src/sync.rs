@@ -141,7 +141,7 @@ async fn events_page(
     }
     let body: Value = reply.json()?;
     let (events, next) = status_events(&body);
-    let mut tx = ctx.db.pool.begin().await.map_err(AmoError::from)?;
+    let mut tx = ctx.db.begin_write().await.map_err(AmoError::from)?;
     for event in &events {
         counts.events += 1;
         // Newest first: the first change seen for a lead is its latest, the rest change nothing.
@@ -172,7 +172,7 @@ async fn leads_page(
     }
     .to_path();
     let leads: Page<Lead> = page(&ctx.amo, account_id, &path, counts).await?;
-    let mut tx = ctx.db.pool.begin().await.map_err(AmoError::from)?;
+    let mut tx = ctx.db.begin_write().await.map_err(AmoError::from)?;
     for lead in &leads.items {
         counts.leads += 1;
         copy::apply_lead(&mut tx, account_id, &LeadFacts::from_api(lead), scan_id)
@@ -201,7 +201,7 @@ async fn tasks_page(
     .to_path();
     let tasks: Page<Task> = page(&ctx.amo, account_id, &path, counts).await?;
     let mut touched = Vec::new();
-    let mut tx = ctx.db.pool.begin().await.map_err(AmoError::from)?;
+    let mut tx = ctx.db.begin_write().await.map_err(AmoError::from)?;
     for task in &tasks.items {
         counts.tasks += 1;
         let lead_id = match (task.entity_type, task.entity_id) {
@@ -634,7 +634,7 @@ pub async fn apply_event(
 ) -> anyhow::Result<Option<i64>> {
     let now = ctx.clock.now();
     let at = event.modified_at().unwrap_or(now);
-    let mut tx = ctx.db.pool.begin().await?;
+    let mut tx = ctx.db.begin_write().await?;
     let lead_id = match (event.entity, event.action) {
         (Entity::Lead, Action::Delete) => {
             copy::delete_lead(&mut *tx, account_id, event.id).await?;

@@ -231,7 +231,7 @@ async fn touch_note(
     comment: Option<&str>,
 ) -> anyhow::Result<Value> {
     let now = state.clock.now();
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let row = sqlx::query(
         "SELECT acked_by, acked_at, comments FROM qc_notes WHERE account_id = $1 AND breach_id = $2",
     )

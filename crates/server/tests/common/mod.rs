@@ -112,6 +112,7 @@ pub async fn sandbox() -> leakguard_sandbox::Running {
 pub async fn sandbox_account_id(sandbox: &leakguard_sandbox::Running) -> i64 {
     let account: Value = reqwest::Client::new()
         .get(format!("{}/api/v4/account", sandbox.app_url()))
+        .header("x-sandbox-client", "host")
         .bearer_auth(helper_token(sandbox))
         .send()
         .await
@@ -153,8 +154,11 @@ pub async fn amo(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
+    // As the sandbox's own frontend: exempt from its limit and logged as `host`, so the `bearer`
+    // entries of the request log are exactly the server's calls.
     let mut request = reqwest::Client::new()
         .request(method, format!("{}{path}", sandbox.app_url()))
+        .header("x-sandbox-client", "host")
         .bearer_auth(helper_token(sandbox));
     if let Some(body) = body {
         request = request.json(&body);
@@ -352,4 +356,198 @@ pub async fn post_hook(server: &str, body: String) -> (u16, Value) {
         .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A sandbox on free ports with `fixture`, `deals` and the rest adjusted by `adjust`.
+pub async fn sandbox_with(adjust: impl FnOnce(&mut leakguard_sandbox::Config)) -> leakguard_sandbox::Running {
+    let mut config = leakguard_sandbox::Config {
+        port: 0,
+        cdn_port: 0,
+        widgets: Vec::new(),
+        fixture: leakguard_sandbox::Fixture::Empty,
+        deals: 0,
+        log_requests: false,
+        host_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+        ..leakguard_sandbox::Config::default()
+    };
+    adjust(&mut config);
+    leakguard_sandbox::start(config)
+        .await
+        .expect("starting the sandbox")
+}
+
+/// A free loopback port (for a server whose address the sandbox must know before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A widget archive with a `config` settings field, as the sandbox uploads it.
+pub fn widget_zip(dir: &std::path::Path) -> PathBuf {
+    use std::io::Write as _;
+    let path = dir.join("widget.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let manifest = json!({
+        "widget": {"name": "widget.name", "description": "widget.description", "short_description": "widget.short_description",
+                   "version": "0.1.0", "interface_version": 2, "init_once": false, "locale": ["ru", "en"], "installation": true},
+        "locations": ["lcard-1", "settings"],
+        "settings": {"config": {"name": "settings.config", "type": "custom", "required": false}}
+    });
+    for (name, bytes) in [
+        ("manifest.json", manifest.to_string().into_bytes()),
+        (
+            "script.js",
+            b"define(['jquery'], function () { return function () { return this; }; });".to_vec(),
+        ),
+        ("i18n/ru.json", b"{}".to_vec()),
+        ("i18n/en.json", b"{}".to_vec()),
+        ("images/logo.png", b"\x89PNG\r\n\x1a\n".to_vec()),
+    ] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(&bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    path
+}
+
+/// Sets the sandbox's and the server's clocks to `at` (frozen).
+pub fn set_clocks(sandbox: &leakguard_sandbox::Running, server: &leakguard_server::Running, at: i64) {
+    sandbox
+        .state()
+        .clock
+        .set(leakguard_sandbox::clock::ClockMode::Fixed(at));
+    server
+        .clock()
+        .set(leakguard_server::clock::ClockMode::Fixed(at));
+}
+
+/// Runs one automation pass to its end (waiting while a webhook-triggered one holds the account).
+pub async fn run_pass(server: &leakguard_server::Running, account_id: i64) {
+    let ctx = server.job_context();
+    for _ in 0..200 {
+        match leakguard_server::automation::pass(ctx, account_id).await {
+            Ok(()) => return,
+            Err(leakguard_server::jobs::handlers::JobError::Defer { .. }) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("the automation pass failed: {error}"),
+        }
+    }
+    panic!("the automation pass never got its turn");
+}
+
+/// Runs the full scan to its end.
+pub async fn full_scan(server: &leakguard_server::Running, account_id: i64) {
+    let ctx = server.job_context();
+    for _ in 0..200 {
+        match leakguard_server::sync::full_scan(ctx, account_id, None).await {
+            Ok(()) => return,
+            Err(leakguard_server::jobs::handlers::JobError::Defer { .. }) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("the full scan failed: {error}"),
+        }
+    }
+    panic!("the full scan never got its turn");
+}
+
+/// Runs one reconciliation to its end.
+pub async fn delta_scan(server: &leakguard_server::Running, account_id: i64) {
+    leakguard_server::sync::delta_scan(server.job_context(), account_id)
+        .await
+        .unwrap_or_else(|error| panic!("the reconciliation failed: {error}"));
+}
+
+/// Waits until the copy's lead satisfies `check`.
+pub async fn wait_lead(
+    server: &leakguard_server::Running,
+    account_id: i64,
+    lead_id: u64,
+    what: &str,
+    check: impl Fn(&leakguard_server::copy::LeadRow) -> bool,
+) -> leakguard_server::copy::LeadRow {
+    let found = wait_for(Duration::from_secs(20), || async {
+        leakguard_server::copy::lead(&server.db().pool, account_id, lead_id as i64)
+            .await
+            .ok()
+            .flatten()
+            .filter(|lead| check(lead))
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("the copy never showed lead {lead_id} {what}"))
+}
+
+/// Waits until no job is due or running (future scheduled jobs may wait).
+pub async fn settled(db: &leakguard_server::db::Db) {
+    let idle = wait_for(Duration::from_secs(30), || async {
+        let now = leakguard_server::db::now_ms();
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_at <= $1)",
+        )
+        .bind(now + 600)
+        .fetch_one(&db.pool)
+        .await
+        .ok()?;
+        use sqlx::Row as _;
+        (row.try_get::<i64, _>(0).ok()? == 0).then_some(())
+    })
+    .await;
+    assert!(idle.is_some(), "jobs kept running: {:?}", job_states(db).await);
+}
+
+/// The server's requests to the sandbox (the `bearer` entries of the log: test calls are `host`).
+pub async fn server_requests(sandbox: &leakguard_sandbox::Running) -> Vec<Value> {
+    request_log(sandbox)
+        .await
+        .into_iter()
+        .filter(|entry| entry["client"] == "bearer")
+        .collect()
+}
+
+/// Asserts that no 8 of the server's requests fell within one second and none was refused with 429.
+pub fn assert_within_budget(entries: &[Value]) {
+    let mut times: Vec<u64> = entries
+        .iter()
+        .map(|entry| {
+            assert_ne!(entry["status"], 429, "the sandbox throttled the server: {entry}");
+            entry["ts_ms"].as_u64().unwrap()
+        })
+        .collect();
+    times.sort_unstable();
+    for group in times.windows(8) {
+        assert!(
+            group[7] - group[0] >= 1000,
+            "8 requests within a second: {group:?}"
+        );
+    }
+}
+
+/// A server config over `db` for automation tests: the sandbox's admin token, a frozen clock at
+/// `at`, no schedule (tests run scans and passes themselves), quick webhook reactions.
+pub fn automation_config(
+    db: &TestDb,
+    sandbox: &leakguard_sandbox::Running,
+    account_id: i64,
+    at: i64,
+) -> Config {
+    let mut config = with_sandbox_token(server_config(db), sandbox, account_id);
+    config.clock = format!("fixed:{at}");
+    config.delta_debounce_ms = 300;
+    config
+}
+
+/// Puts `settings` into the server's store for the account.
+pub async fn put_settings(
+    server: &leakguard_server::Running,
+    account_id: i64,
+    settings: &leakguard_core::settings::Settings,
+) {
+    leakguard_server::account_settings::save(server.db(), account_id, settings, None)
+        .await
+        .unwrap()
+        .unwrap_or_else(|problems| panic!("invalid test settings: {problems:?}"));
 }
