@@ -623,3 +623,65 @@ async fn the_quality_queue_settings_and_metrics_api() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_schedule_catches_changes_whose_webhooks_were_lost() {
+    for backend in backends() {
+        let start = msk(0, 12, 0);
+        let sandbox = sandbox().await;
+        sandbox
+            .state()
+            .clock
+            .set(leakguard_sandbox::clock::ClockMode::Fixed(start));
+        let account = sandbox_account_id(&sandbox).await;
+        let db = fresh_db(&backend).await;
+        let mut config = automation_config(&db, &sandbox, account, start);
+        config.sync_interval_seconds = 1;
+        config.automation_interval_seconds = 1;
+        let server = leakguard_server::start(config).await.unwrap();
+        let scanned = wait_for(Duration::from_secs(20), || async {
+            leakguard_server::accounts::get(server.db(), account)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|a| a.full_synced_at)
+        })
+        .await;
+        assert!(scanned.is_some(), "{}: the scheduler ran no full scan", backend.name());
+
+        // Every hook of the next changes is lost on the way.
+        let status = reqwest::Client::new()
+            .post(format!("{}/__sandbox/webhooks/faults", sandbox.app_url()))
+            .json(&json!({ "kind": "drop", "count": 20 }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+        let (pipeline, open, _) = stages(&sandbox).await;
+        let lead = lead_in(&sandbox, "Без вебхуков", pipeline, open[0]).await;
+        patch_lead(&sandbox, lead, json!({ "status_id": 143, "pipeline_id": pipeline })).await;
+        wait_lead(&server, account, lead, "lost, from a reconciliation", |row| {
+            row.status_id == 143 && row.confirmed
+        })
+        .await;
+        set_clocks(&sandbox, &server, start + 200);
+        let asked = wait_for(Duration::from_secs(20), || async {
+            let tasks = marked_tasks(&sandbox, lead, &format!("#lg-m{lead}-{start}")).await;
+            (!tasks.is_empty()).then_some(tasks)
+        })
+        .await;
+        assert_eq!(asked.map(|t| t.len()), Some(1), "{}", backend.name());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(marked_tasks(&sandbox, lead, "#lg-m").await.len(), 1);
+
+        // Each reconciliation costs three requests (stage changes, leads, tasks: one page each).
+        let runs = leakguard_server::sync::runs(server.db(), account).await.unwrap();
+        let deltas: Vec<_> = runs.iter().filter(|run| run.kind == "delta").collect();
+        assert!(deltas.len() >= 2, "{runs:?}");
+        assert!(deltas.iter().all(|run| run.requests == 3), "{deltas:?}");
+        assert_within_budget(&server_requests(&sandbox).await);
+        server.shutdown().await;
+        sandbox.shutdown().await;
+    }
+}

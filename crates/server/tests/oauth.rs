@@ -1,215 +1,167 @@
-//! The OAuth install flow and token refresh under both rotation policies of amocrm-api-v4.md §12.3.
-//!
-//! The sandbox has no `/oauth2/access_token` yet, so these tests run against a small token server
-//! defined below that follows the documented contract (JSON grants, `OAuthProblemJson` refusals,
-//! a single-use or a grace-period rotation policy). When the sandbox grows the endpoint, point
-//! `amo_base_url` at `sandbox.app_url()` instead of `TokenServer::url`.
+//! The OAuth install flow and token refresh against the sandbox's real `/oauth2/access_token`
+//! (amocrm-api-v4.md §12) under both rotation policies of §12.3, the widget-install hook end to end
+//! (code exchange, encrypted tokens, webhook subscription, the widget's settings adopted), and the
+//! revoke hook.
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use common::*;
+use leakguard_sandbox::{Rotation, WidgetSource};
 use leakguard_server::amo::AmoError;
+use leakguard_server::config::Config;
+use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const ACCOUNT: i64 = 31_337;
-const CODE: &str = "def50200-good-code";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Rotation {
-    /// amoCRM RU: a used refresh token is dead at once.
-    SingleUse,
-    /// Kommo: the old refresh token works until the new one is first used.
-    Grace,
+/// A sandbox whose `leakguard` integration (our client id and secret) redirects to and is revoked
+/// through a server that will listen on `port`.
+async fn sandbox_with_integration(port: u16, rotation: Rotation, dir: &std::path::Path) -> leakguard_sandbox::Running {
+    let zip = widget_zip(dir);
+    sandbox_with(|config| {
+        config.widgets = vec![WidgetSource {
+            client_uuid: Some(CLIENT_ID.into()),
+            secret: Some(SECRET.into()),
+            redirect_uri: Some(format!("http://127.0.0.1:{port}/oauth/callback")),
+            revoke_uri: Some(format!("http://127.0.0.1:{port}/oauth/revoke")),
+            ..WidgetSource::new("leakguard", zip)
+        }];
+        config.api.refresh_rotation = rotation;
+    })
+    .await
 }
 
-#[derive(Debug)]
-struct Tokens {
-    rotation: Rotation,
-    counter: u32,
-    access: HashSet<String>,
-    refresh: HashSet<String>,
-    /// New refresh token → the old one it replaced (kept alive under the grace policy).
-    replaced: HashMap<String, String>,
-    refresh_calls: u32,
-    /// Rotate but answer 500, as if the answer were lost on the way.
-    lose_next_answer: bool,
+/// A server on `port` whose token exchanges and API calls go to the sandbox.
+fn oauth_config(db: &TestDb, port: u16, sandbox: &leakguard_sandbox::Running) -> Config {
+    let mut config = server_config(db);
+    config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    config.redirect_uri = Some(format!("http://127.0.0.1:{port}/oauth/callback"));
+    config.amo_base_url = Some(sandbox.app_url().to_owned());
+    config
 }
 
-#[derive(Clone)]
-struct TokenServer {
-    tokens: Arc<Mutex<Tokens>>,
-    url: String,
-}
-
-fn refused(hint: &str) -> Response {
-    let body = json!({"hint": hint, "title": "Bad Request", "type": "https://developers.amocrm.ru/v3/errors/OAuthProblemJson", "status": 400, "detail": "Bad Request"});
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
-}
-
-async fn access_token(State(server): State<TokenServer>, Json(grant): Json<Value>) -> Response {
-    if grant["client_id"] != CLIENT_ID
-        || grant["client_secret"] != SECRET
-        || grant["redirect_uri"] != "http://127.0.0.1:8302/oauth/callback"
-    {
-        return refused("Client authentication failed");
-    }
-    let mut tokens = server.tokens.lock().unwrap();
-    match grant["grant_type"].as_str() {
-        Some("authorization_code") if grant["code"] == CODE => {}
-        Some("authorization_code") => return refused("Authorization code has expired"),
-        Some("refresh_token") => {
-            tokens.refresh_calls += 1;
-            let used = grant["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if !tokens.refresh.remove(&used) {
-                return refused("Invalid refresh token");
-            }
-            // Using a token ends the grace of the one it replaced.
-            if let Some(old) = tokens.replaced.remove(&used) {
-                tokens.refresh.remove(&old);
-            }
-            if tokens.rotation == Rotation::Grace {
-                tokens.refresh.insert(used.clone());
-            }
-            let (access, refresh) = issue(&mut tokens);
-            if tokens.rotation == Rotation::Grace {
-                tokens.replaced.insert(refresh.clone(), used);
-            }
-            if std::mem::take(&mut tokens.lose_next_answer) {
-                return StatusCode::BAD_GATEWAY.into_response();
-            }
-            return Json(json!({"token_type": "Bearer", "expires_in": 86400, "server_time": 1751892369, "access_token": access, "refresh_token": refresh})).into_response();
-        }
-        _ => return refused("Unsupported grant type"),
-    }
-    let (access, refresh) = issue(&mut tokens);
-    Json(json!({"token_type": "Bearer", "expires_in": 86400, "access_token": access, "refresh_token": refresh})).into_response()
-}
-
-fn issue(tokens: &mut Tokens) -> (String, String) {
-    tokens.counter += 1;
-    let access = format!("access-{}", tokens.counter);
-    let refresh = format!("refresh-{}", tokens.counter);
-    tokens.access.insert(access.clone());
-    tokens.refresh.insert(refresh.clone());
-    (access, refresh)
-}
-
-fn authorized(server: &TokenServer, headers: &HeaderMap) -> bool {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    token.is_some_and(|token| server.tokens.lock().unwrap().access.contains(token))
-}
-
-async fn account(State(server): State<TokenServer>, headers: HeaderMap) -> Response {
-    if !authorized(&server, &headers) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    Json(json!({"id": ACCOUNT, "name": "OAuth test", "subdomain": "oauthtest"})).into_response()
-}
-
-async fn lead(State(server): State<TokenServer>, headers: HeaderMap) -> Response {
-    if !authorized(&server, &headers) {
-        let body = json!({"title": "Unauthorized", "type": "https://httpstatus.es/401", "status": 401, "detail": "Token expired"});
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    }
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn token_server(rotation: Rotation) -> TokenServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = TokenServer {
-        tokens: Arc::new(Mutex::new(Tokens {
-            rotation,
-            counter: 0,
-            access: HashSet::new(),
-            refresh: HashSet::new(),
-            replaced: HashMap::new(),
-            refresh_calls: 0,
-            lose_next_answer: false,
-        })),
-        url: format!("http://{}", listener.local_addr().unwrap()),
-    };
-    let app = Router::new()
-        .route("/oauth2/access_token", post(access_token))
-        .route("/api/v4/account", get(account))
-        .route("/api/v4/leads/1", get(lead))
-        .with_state(server.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    server
-}
-
-/// Starts a server whose token exchanges go to `tokens`, and installs it through the redirect.
-async fn installed(backend: &Backend, tokens: &TokenServer) -> (TestDb, leakguard_server::Running) {
-    let db = fresh_db(backend).await;
-    let mut config = server_config(&db);
-    // No workers: the first account sync would race the tests' own refreshes.
-    config.workers = 0;
-    config.amo_base_url = Some(tokens.url.clone());
-    let server = leakguard_server::start(config).await.unwrap();
+/// A code from the integration's Keys tab, exchanged through our redirect endpoint.
+async fn install_by_code(server: &leakguard_server::Running, sandbox: &leakguard_sandbox::Running) -> i64 {
+    let code: Value = reqwest::Client::new()
+        .post(format!("{}/__sandbox/oauth/code", sandbox.app_url()))
+        .json(&json!({ "widget": "leakguard" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let response = reqwest::Client::new()
         .get(format!("{}/oauth/callback", server.url()))
         .query(&[
-            ("code", CODE),
-            ("referer", "oauthtest.amocrm.ru"),
+            ("code", code["code"].as_str().unwrap()),
+            ("referer", code["referer"].as_str().unwrap()),
             ("from_widget", "1"),
-            ("platform", "1"),
+            ("platform", "2"),
             ("client_id", CLIENT_ID),
         ])
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    (db, server)
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["account_id"].as_i64().unwrap()
 }
 
-async fn expire_access_token(server: &leakguard_server::Running) {
+/// The token-endpoint calls with `grant_type`.
+async fn grants(sandbox: &leakguard_sandbox::Running, grant_type: &str) -> Vec<Value> {
+    request_log(sandbox)
+        .await
+        .into_iter()
+        .filter(|entry| entry["path"] == "/oauth2/access_token" && entry["body"]["grant_type"] == grant_type)
+        .collect()
+}
+
+async fn expire_access_token(server: &leakguard_server::Running, account_id: i64) {
     sqlx::query("UPDATE accounts SET expires_at = 0 WHERE account_id = $1")
-        .bind(ACCOUNT)
+        .bind(account_id)
         .execute(&server.db().pool)
         .await
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn install_stores_encrypted_tokens_and_refuses_bad_redirects() {
+async fn stored_tokens(server: &leakguard_server::Running, account_id: i64) -> leakguard_server::accounts::Tokens {
+    leakguard_server::accounts::tokens(server.db(), &server.state().cipher, account_id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A sandbox and a server without workers (no background sync racing the tests' refreshes),
+/// installed through the redirect with a fresh code.
+async fn installed(
+    backend: &Backend,
+    rotation: Rotation,
+) -> (tempfile::TempDir, leakguard_sandbox::Running, TestDb, leakguard_server::Running, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let sandbox = sandbox_with_integration(port, rotation, dir.path()).await;
+    let db = fresh_db(backend).await;
+    let mut config = oauth_config(&db, port, &sandbox);
+    config.workers = 0;
+    let server = leakguard_server::start(config).await.unwrap();
+    let account_id = install_by_code(&server, &sandbox).await;
+    (dir, sandbox, db, server, account_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_install_hook_stores_encrypted_tokens_subscribes_webhooks_and_revoke_stops_them() {
     for backend in backends() {
-        let tokens = token_server(Rotation::SingleUse).await;
-        let (_db, server) = installed(&backend, &tokens).await;
-        let row = sqlx::query("SELECT access_token, refresh_token, base_url, subdomain, status FROM accounts WHERE account_id = $1")
-            .bind(ACCOUNT)
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let sandbox = sandbox_with_integration(port, Rotation::SingleUse, dir.path()).await;
+        let db = fresh_db(&backend).await;
+        let server = leakguard_server::start(oauth_config(&db, port, &sandbox)).await.unwrap();
+        let account_id = sandbox_account_id(&sandbox).await;
+
+        // The admin switches the widget on with its settings: amoCRM sends the install hook.
+        let mut saved = leakguard_core::settings::Settings::default();
+        saved.stuck.tag = leakguard_core::locale::Localized::new("Стоит", "Idle", "", "");
+        let settings = json!({ "config": serde_json::to_string(&saved).unwrap() });
+        let (status, body) = amo(&sandbox, Method::POST, "/api/v4/widgets/leakguard", Some(settings)).await;
+        assert_eq!(status, 200, "{body}");
+        let account = wait_for(Duration::from_secs(20), || async {
+            leakguard_server::accounts::get(server.db(), account_id)
+                .await
+                .ok()
+                .flatten()
+                .filter(|a| a.full_synced_at.is_some())
+        })
+        .await
+        .unwrap_or_else(|| panic!("{}: no install and first scan", backend.name()));
+        assert_eq!(account.token_kind, "oauth");
+        assert_eq!(account.timezone.as_deref(), Some("Europe/Moscow"));
+        assert_eq!(account.lang.as_deref(), Some("ru"));
+
+        let row = sqlx::query("SELECT access_token, refresh_token FROM accounts WHERE account_id = $1")
+            .bind(account_id)
             .fetch_one(&server.db().pool)
             .await
             .unwrap();
         let sealed: String = row.try_get("access_token").unwrap();
-        assert!(
-            !sealed.contains("access-1"),
-            "{}: the token is stored in clear",
-            backend.name()
-        );
-        assert_eq!(server.state().cipher.decrypt(&sealed).unwrap(), "access-1");
-        let refresh: String = row.try_get("refresh_token").unwrap();
-        assert_eq!(
-            server.state().cipher.decrypt(&refresh).unwrap(),
-            "refresh-1"
-        );
-        assert_eq!(row.try_get::<String, _>("subdomain").unwrap(), "oauthtest");
-        assert_eq!(row.try_get::<String, _>("status").unwrap(), "installed");
+        let access = server.state().cipher.decrypt(&sealed).unwrap();
+        assert!(!sealed.contains(&access), "the token is stored in clear");
+        assert_eq!(grants(&sandbox, "authorization_code").await.len(), 1);
 
-        let token = widget_token(ACCOUNT, &tokens.url, json!({}), SECRET);
+        // The first scan subscribed the webhook and adopted the widget's saved settings.
+        let (_, hooks) = amo(&sandbox, Method::GET, "/api/v4/webhooks", None).await;
+        let hook = &hooks["_embedded"]["webhooks"][0];
+        assert_eq!(hook["destination"], format!("http://127.0.0.1:{port}/webhooks/amocrm"));
+        let events: Vec<&str> = hook["settings"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+        for event in ["status_lead", "update_lead", "add_task", "update_task", "delete_task"] {
+            assert!(events.contains(&event), "{events:?}");
+        }
+        let adopted = leakguard_server::account_settings::load(server.db(), account_id).await.unwrap();
+        assert_eq!(adopted, saved);
+
+        // A widget call with amoCRM's token sees the installation.
+        let token = widget_token(account_id, sandbox.app_url(), json!({ "aud": format!("http://127.0.0.1:{port}") }), SECRET);
         let state: Value = reqwest::Client::new()
             .get(format!("{}/api/account", server.url()))
             .header("X-Auth-Token", token)
@@ -219,169 +171,156 @@ async fn install_stores_encrypted_tokens_and_refuses_bad_redirects() {
             .json()
             .await
             .unwrap();
-        assert_eq!(
-            (&state["installed"], &state["token_kind"]),
-            (&json!(true), &json!("oauth")),
-            "{state}"
-        );
+        assert_eq!((&state["installed"], &state["webhooks_subscribed"]), (&json!(true), &json!(true)), "{state}");
 
-        let callback = |query: Vec<(&'static str, &'static str)>| {
-            reqwest::Client::new()
-                .get(format!("{}/oauth/callback", server.url()))
-                .query(&query)
-                .send()
-        };
-        let denied = callback(vec![("error", "access_denied"), ("state", "x")])
-            .await
-            .unwrap();
-        assert_eq!(denied.status(), 400);
-        let expired = callback(vec![("code", "old"), ("referer", "oauthtest.amocrm.ru")])
-            .await
-            .unwrap();
-        assert_eq!(expired.status(), 400);
-        assert!(expired
-            .text()
-            .await
-            .unwrap()
-            .contains("Authorization code has expired"));
-        let foreign = callback(vec![
-            ("code", CODE),
-            ("referer", "oauthtest.amocrm.ru"),
-            ("client_id", "another"),
-        ])
-        .await
-        .unwrap();
-        assert_eq!(foreign.status(), 400);
+        // Switching it off revokes the tokens and sends the signed revoke hook.
+        let (status, _) = amo(&sandbox, Method::DELETE, "/api/v4/widgets/leakguard", None).await;
+        assert_eq!(status, 204);
+        let revoked = wait_for(Duration::from_secs(20), || async {
+            leakguard_server::accounts::get(server.db(), account_id)
+                .await
+                .ok()
+                .flatten()
+                .filter(|a| a.status == "revoked")
+        })
+        .await;
+        assert!(revoked.is_some(), "{}: the revoke hook was not honoured", backend.name());
+        // The dead token could not unsubscribe, so hooks of the revoked account are refused
+        // (amoCRM disables a webhook that keeps failing).
+        let (status, _) = post_hook(&server.url(), status_hook(account_id, 1, 143, 1_700_000_000)).await;
+        assert_eq!(status, 410);
         server.shutdown().await;
+        sandbox.shutdown().await;
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refresh_before_expiry_under_both_rotation_policies() {
     for backend in backends() {
         for rotation in [Rotation::SingleUse, Rotation::Grace] {
-            let tokens = token_server(rotation).await;
-            let (_db, server) = installed(&backend, &tokens).await;
+            let (_dir, sandbox, _db, server, account) = installed(&backend, rotation).await;
             let manager = &server.state().tokens;
+            let base = sandbox.app_url();
+            let first = stored_tokens(&server, account).await;
 
             // Fresh: no refresh.
-            assert_eq!(
-                manager.access_token(ACCOUNT, &tokens.url).await.unwrap(),
-                "access-1"
-            );
-            assert_eq!(tokens.tokens.lock().unwrap().refresh_calls, 0);
+            assert_eq!(manager.access_token(account, base).await.unwrap(), first.access_token);
+            assert!(grants(&sandbox, "refresh_token").await.is_empty());
 
             // About to expire: five concurrent callers cause one refresh.
-            expire_access_token(&server).await;
-            let calls = (0..5).map(|_| manager.access_token(ACCOUNT, &tokens.url));
+            expire_access_token(&server, account).await;
+            let calls = (0..5).map(|_| manager.access_token(account, base));
             let results: Vec<String> = futures::future::join_all(calls)
                 .await
                 .into_iter()
                 .map(Result::unwrap)
                 .collect();
-            assert!(
-                results.iter().all(|token| token == "access-2"),
-                "{rotation:?}: {results:?}"
-            );
-            assert_eq!(
-                tokens.tokens.lock().unwrap().refresh_calls,
-                1,
-                "{rotation:?}"
-            );
-            let stored =
-                leakguard_server::accounts::tokens(server.db(), &server.state().cipher, ACCOUNT)
-                    .await
-                    .unwrap()
-                    .unwrap();
-            assert_eq!(stored.refresh_token.as_deref(), Some("refresh-2"));
-            assert_eq!(stored.previous_refresh_token.as_deref(), Some("refresh-1"));
+            let second = stored_tokens(&server, account).await;
+            assert_ne!(second.access_token, first.access_token);
+            assert!(results.iter().all(|token| *token == second.access_token), "{rotation:?}");
+            assert_eq!(grants(&sandbox, "refresh_token").await.len(), 1, "{rotation:?}");
+            assert_eq!(second.previous_refresh_token, first.refresh_token);
 
-            // The refreshed pair keeps working for the next refresh.
-            expire_access_token(&server).await;
-            assert_eq!(
-                manager.access_token(ACCOUNT, &tokens.url).await.unwrap(),
-                "access-3",
-                "{}/{rotation:?}",
-                backend.name()
-            );
+            // The refreshed pair keeps working for the next refresh and for the API.
+            expire_access_token(&server, account).await;
+            let third = manager.access_token(account, base).await.unwrap();
+            assert_ne!(third, second.access_token, "{}/{rotation:?}", backend.name());
+            let lead: Option<Value> = server.state().amo.get(account, "/api/v4/leads/1").await.unwrap();
+            assert_eq!(lead, None, "no lead 1 (204)");
             server.shutdown().await;
+            sandbox.shutdown().await;
         }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_refresh_answer_is_retried_once_with_the_old_token() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_refresh_answer_recovers_under_grace_and_needs_a_reinstall_under_single_use() {
     for backend in backends() {
-        // Grace policy: the old refresh token still works, so the retry recovers.
-        let tokens = token_server(Rotation::Grace).await;
-        let (_db, server) = installed(&backend, &tokens).await;
-        expire_access_token(&server).await;
-        tokens.tokens.lock().unwrap().lose_next_answer = true;
-        let token = server
-            .state()
-            .tokens
-            .access_token(ACCOUNT, &tokens.url)
-            .await
-            .unwrap();
-        assert_eq!(token, "access-3", "{}", backend.name());
-        assert_eq!(tokens.tokens.lock().unwrap().refresh_calls, 2);
+        // Grace: the used refresh token still works, so the retry recovers.
+        let (_dir, sandbox, _db, server, account) = installed(&backend, Rotation::Grace).await;
+        expire_access_token(&server, account).await;
+        fault(&sandbox, json!({ "path": "/oauth2/access_token", "kind": "drop", "count": 1 })).await;
+        let token = server.state().tokens.access_token(account, sandbox.app_url()).await.unwrap();
+        assert_eq!(token, stored_tokens(&server, account).await.access_token);
+        assert_eq!(grants(&sandbox, "refresh_token").await.len(), 2, "{}", backend.name());
+        let lead: Option<Value> = server.state().amo.get(account, "/api/v4/leads/1").await.unwrap();
+        assert_eq!(lead, None);
         server.shutdown().await;
+        sandbox.shutdown().await;
 
-        // Single use: the old token died with the lost answer; the account must be reinstalled.
-        let tokens = token_server(Rotation::SingleUse).await;
-        let (_db, server) = installed(&backend, &tokens).await;
-        expire_access_token(&server).await;
-        tokens.tokens.lock().unwrap().lose_next_answer = true;
+        // Single use: the token died with the lost answer; the account must be reinstalled.
+        let (_dir, sandbox, _db, server, account) = installed(&backend, Rotation::SingleUse).await;
+        expire_access_token(&server, account).await;
+        fault(&sandbox, json!({ "path": "/oauth2/access_token", "kind": "drop", "count": 1 })).await;
         let error = server
             .state()
             .tokens
-            .access_token(ACCOUNT, &tokens.url)
+            .access_token(account, sandbox.app_url())
             .await
             .unwrap_err();
         assert!(error.to_string().contains("reinstalled"), "{error}");
-        let account = leakguard_server::accounts::get(server.db(), ACCOUNT)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(account.status, "reauth_required");
+        let state = leakguard_server::accounts::get(server.db(), account).await.unwrap().unwrap();
+        assert_eq!(state.status, "reauth_required");
         server.shutdown().await;
+        sandbox.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_401_refreshes_and_retries_once() {
+    for backend in backends() {
+        let (_dir, sandbox, _db, server, account) = installed(&backend, Rotation::SingleUse).await;
+        // A day passes on amoCRM's clock: the access token is refused, refreshed, and the call succeeds.
+        sandbox
+            .state()
+            .clock
+            .set(leakguard_sandbox::clock::ClockMode::Offset(86_400 + 60));
+        let lead: Option<Value> = server.state().amo.get(account, "/api/v4/leads/1").await.unwrap();
+        assert_eq!(lead, None);
+        assert_eq!(grants(&sandbox, "refresh_token").await.len(), 1, "{}", backend.name());
+
+        // Four months later the refresh token is dead too: the call fails instead of looping.
+        sandbox
+            .state()
+            .clock
+            .set(leakguard_sandbox::clock::ClockMode::Offset(120 * 86_400));
+        let error = server
+            .state()
+            .amo
+            .get::<Value>(account, "/api/v4/leads/1")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, AmoError::Unauthorized(_)), "{error:?}");
+        // The current refresh token, then the previous one, each refused once.
+        assert_eq!(grants(&sandbox, "refresh_token").await.len(), 3);
+        let state = leakguard_server::accounts::get(server.db(), account).await.unwrap().unwrap();
+        assert_eq!(state.status, "reauth_required");
+        server.shutdown().await;
+        sandbox.shutdown().await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_401_refreshes_and_retries_once() {
-    for backend in backends() {
-        let tokens = token_server(Rotation::SingleUse).await;
-        let (_db, server) = installed(&backend, &tokens).await;
-        // amoCRM revoked the access token early: the call gets 401, refreshes, and succeeds.
-        tokens.tokens.lock().unwrap().access.clear();
-        let lead: Option<Value> = server
-            .state()
-            .amo
-            .get(ACCOUNT, "/api/v4/leads/1")
-            .await
-            .unwrap();
-        assert_eq!(lead, None, "204 means no lead");
-        assert_eq!(
-            tokens.tokens.lock().unwrap().refresh_calls,
-            1,
-            "{}",
-            backend.name()
-        );
-
-        // When the refreshed token is refused too, the call fails instead of looping.
-        {
-            let mut state = tokens.tokens.lock().unwrap();
-            state.access.clear();
-            state.refresh.clear();
-        }
-        let error = server
-            .state()
-            .amo
-            .get::<Value>(ACCOUNT, "/api/v4/leads/1")
-            .await
-            .unwrap_err();
-        assert!(matches!(error, AmoError::Unauthorized(_)), "{error:?}");
-        server.shutdown().await;
-    }
+async fn bad_redirects_are_refused() {
+    let (_dir, sandbox, _db, server, _account) = installed(&Backend::Sqlite, Rotation::SingleUse).await;
+    let callback = |query: Vec<(&'static str, &'static str)>| {
+        reqwest::Client::new()
+            .get(format!("{}/oauth/callback", server.url()))
+            .query(&query)
+            .send()
+    };
+    let denied = callback(vec![("error", "access_denied"), ("state", "x")]).await.unwrap();
+    assert_eq!(denied.status(), 400);
+    let expired = callback(vec![("code", "def50200-unknown"), ("referer", "sandbox.amocrm.ru")])
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 400);
+    let text = expired.text().await.unwrap();
+    assert!(text.contains("refused"), "{text}");
+    let foreign = callback(vec![("code", "x"), ("referer", "sandbox.amocrm.ru"), ("client_id", "another")])
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 400);
+    server.shutdown().await;
+    sandbox.shutdown().await;
 }

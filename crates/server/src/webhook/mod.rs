@@ -87,15 +87,11 @@ pub async fn receive(
             None => None,
         },
     };
-    let installed = match account_id {
-        Some(id) => accounts::get(&state.db, id)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|account| account.status == INSTALLED),
-        None => false,
+    let known = match account_id {
+        Some(id) => accounts::get(&state.db, id).await.ok().flatten(),
+        None => None,
     };
-    let (Some(account_id), true) = (account_id, installed) else {
+    let (Some(account_id), Some(account)) = (account_id, known) else {
         // Answering 2xx keeps amoCRM from retrying and disabling the hook; nothing is stored.
         state.metrics.webhook_event("unknown_account");
         let ignored = hook.events.len() + hook.ignored;
@@ -108,6 +104,16 @@ pub async fn receive(
         )
             .into_response();
     };
+    if account.status != INSTALLED {
+        // An uninstalled account whose webhook could not be unsubscribed (its token was already
+        // revoked): refusing makes amoCRM disable the webhook after its invalid-answer limit.
+        state.metrics.webhook_event("uninstalled_account");
+        return (
+            StatusCode::GONE,
+            Json(json!({ "error": "the account has uninstalled LeakGuard" })),
+        )
+            .into_response();
+    }
     match record(&state, account_id, &hook).await {
         Ok(receipt) => {
             if receipt.recorded > 0 {
