@@ -84,7 +84,8 @@ mod tests {
         let filter = Filter::period(Period { from: 0, to: now });
         let scope = Scope::for_filter(&filter, |_| BTreeSet::new());
         let mut data = Dataset::default();
-        data.add_page(List::OpenDeals, Some(page.as_bytes()), &scope).unwrap();
+        data.add_page(List::OpenDeals, Some(page.as_bytes()), &scope)
+            .unwrap();
         let metrics = context.compute(&data, &filter, now);
         assert_eq!(metrics.stuck.stuck.total.deal_ids, [1]);
         assert_eq!(metrics.without_task.total.count, 2);

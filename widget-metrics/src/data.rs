@@ -345,11 +345,13 @@ mod tests {
         let scope = scope(Some(7), Some(5));
         let mut data = Dataset::default();
         assert_eq!(
-            data.add_page(List::OpenDeals, Some(body.as_bytes()), &scope).unwrap(),
+            data.add_page(List::OpenDeals, Some(body.as_bytes()), &scope)
+                .unwrap(),
             7
         );
         assert_eq!(
-            data.add_page(List::LostDeals, Some(body.as_bytes()), &scope).unwrap(),
+            data.add_page(List::LostDeals, Some(body.as_bytes()), &scope)
+                .unwrap(),
             7
         );
         let ids: Vec<u64> = data.deals.iter().map(|d| d.id).collect();
@@ -358,7 +360,8 @@ mod tests {
         assert_eq!(data.deals[0].price, 10);
         assert_eq!(data.deals[0].stage_since, 500);
         // A page received twice adds nothing.
-        data.add_page(List::OpenDeals, Some(body.as_bytes()), &scope).unwrap();
+        data.add_page(List::OpenDeals, Some(body.as_bytes()), &scope)
+            .unwrap();
         assert_eq!(data.deals.len(), 3);
         assert_eq!(data.add_page(List::OpenDeals, None, &scope).unwrap(), 0);
     }
@@ -389,7 +392,11 @@ mod tests {
         assert_eq!(data.tasks[0].entity_type, TaskEntity::Lead);
         assert_eq!(data.tasks[0].complete_till, 900);
         assert!(data
-            .add_page(List::OpenTasks, Some(b"{not json".as_slice()), &scope(None, None))
+            .add_page(
+                List::OpenTasks,
+                Some(b"{not json".as_slice()),
+                &scope(None, None)
+            )
             .is_err());
     }
 
@@ -405,8 +412,10 @@ mod tests {
         );
         let wide = scope(None, None);
         let mut data = Dataset::default();
-        data.add_page(List::OpenDeals, Some(body.as_bytes()), &wide).unwrap();
-        data.add_page(List::LostDeals, Some(body.as_bytes()), &wide).unwrap();
+        data.add_page(List::OpenDeals, Some(body.as_bytes()), &wide)
+            .unwrap();
+        data.add_page(List::LostDeals, Some(body.as_bytes()), &wide)
+            .unwrap();
         assert_eq!(data.deals.len(), 3);
         let mut narrow = scope(Some(7), None);
         narrow.lost = Period {
@@ -416,7 +425,8 @@ mod tests {
         data.narrow(&narrow);
         assert_eq!(data.deals.iter().map(|d| d.id).collect::<Vec<_>>(), [1]);
         // A dropped deal can come back with a later page.
-        data.add_page(List::OpenDeals, Some(body.as_bytes()), &wide).unwrap();
+        data.add_page(List::OpenDeals, Some(body.as_bytes()), &wide)
+            .unwrap();
         assert_eq!(data.deals.len(), 2);
     }
 

@@ -80,7 +80,8 @@ pub fn benchmark(
     for (list, pages) in [(List::AnyDeals, lead_pages), (List::OpenTasks, task_pages)] {
         for page in pages.iter() {
             let body = js_sys::Uint8Array::new(&page).to_vec();
-            data.add_page(list, Some(&body), &scope).map_err(malformed)?;
+            data.add_page(list, Some(&body), &scope)
+                .map_err(malformed)?;
         }
     }
     let context = compute::Context::new(
