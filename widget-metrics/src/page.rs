@@ -32,10 +32,10 @@ const DRILL_PAGE: usize = 100;
 
 /// Where the numbers come from.
 ///
-/// Not yet: the backend (`crates/server`) will serve the same report from its synced copy as
-/// `GET /api/metrics?from=&to=&pipeline_id=&manager_id=&group_id=` with the widget's
-/// `X-Auth-Token`, answering `{computed_at, synced_at, metrics}` instantly; the page will pick
-/// it when the widget's settings name a backend and show `synced_at` as the freshness.
+/// Not yet: when the backend is installed, the page will ask `crates/server` for the same
+/// report over its synced copy, `GET <backend>/api/metrics?from=&to=&pipeline=&manager=&group=`
+/// with the widget's `X-Auth-Token` (`self.$authorizedAjax`), and show the copy's sync time from
+/// `GET <backend>/api/sync` as the freshness; the widget's settings do not name a backend yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricsSource {
     /// Read amoCRM's API from the browser and compute here.
