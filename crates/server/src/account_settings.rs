@@ -15,15 +15,19 @@ use crate::db::{now_ms, Db};
 
 /// The account's settings, the defaults when none were saved (or the saved JSON is unreadable).
 pub async fn load(db: &Db, account_id: i64) -> Result<Settings> {
-    Ok(stored(db, account_id).await?.map(|(settings, _)| settings).unwrap_or_default())
+    Ok(stored(db, account_id)
+        .await?
+        .map(|(settings, _)| settings)
+        .unwrap_or_default())
 }
 
 /// The saved settings and when they were saved (Unix ms), if any.
 pub async fn stored(db: &Db, account_id: i64) -> Result<Option<(Settings, i64)>> {
-    let row = sqlx::query("SELECT settings, updated_at FROM account_settings WHERE account_id = $1")
-        .bind(account_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT settings, updated_at FROM account_settings WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(&db.pool)
+            .await?;
     let Some(row) = row else { return Ok(None) };
     let text: String = row.try_get("settings")?;
     match serde_json::from_str(&text) {

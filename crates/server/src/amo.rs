@@ -106,8 +106,11 @@ pub struct AmoClient {
     limiter: RateLimiter,
     metrics: Metrics,
     request_timeout: Duration,
-    forbidden: Arc<Mutex<HashMap<i64, VecDeque<(Instant, String)>>>>,
+    forbidden: Arc<Mutex<HashMap<i64, RecentForbidden>>>,
 }
+
+/// The plain 403s of one account: when, and which endpoint.
+type RecentForbidden = VecDeque<(Instant, String)>;
 
 impl AmoClient {
     pub fn new(
@@ -339,11 +342,15 @@ mod tests {
 
     #[test]
     fn only_html_or_blocked_403s_are_bans() {
-        assert!(is_ban(b"<html><center>403 Forbidden</center><hr><center>nginx</center></html>"));
+        assert!(is_ban(
+            b"<html><center>403 Forbidden</center><hr><center>nginx</center></html>"
+        ));
         assert!(is_ban(
             br#"{"title":"Forbidden","status":403,"detail":"Your IP address is blocked for exceeding the request limit"}"#
         ));
-        assert!(is_ban(br#"{"title":"Forbidden","status":403,"detail":"Account blocked"}"#));
+        assert!(is_ban(
+            br#"{"title":"Forbidden","status":403,"detail":"Account blocked"}"#
+        ));
         assert!(!is_ban(
             br#"{"title":"Forbidden","type":"https://httpstatus.es/403","status":403,"detail":"Access denied: administrator rights are required"}"#
         ));

@@ -61,7 +61,13 @@ pub fn router(state: AppState) -> Router {
                 }
             },
         ))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([HeaderName::from_static(AUTH_HEADER), header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
     let api = Router::new()

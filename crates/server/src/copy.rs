@@ -185,7 +185,11 @@ pub async fn tasks(db: &Db, account_id: i64) -> Result<Vec<TaskRow>> {
 }
 
 /// The open tasks of one lead.
-pub async fn tasks_of_lead<'e, E>(executor: E, account_id: i64, lead_id: i64) -> Result<Vec<TaskRow>>
+pub async fn tasks_of_lead<'e, E>(
+    executor: E,
+    account_id: i64,
+    lead_id: i64,
+) -> Result<Vec<TaskRow>>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
@@ -312,9 +316,8 @@ pub async fn apply_lead(
         Some(old) => (old.stage_since, old.status_event_at, false),
     };
     let old_ref = old.as_ref();
-    let int = |new: Option<i64>, get: fn(&LeadRow) -> i64| {
-        new.or_else(|| old_ref.map(get)).unwrap_or(0)
-    };
+    let int =
+        |new: Option<i64>, get: fn(&LeadRow) -> i64| new.or_else(|| old_ref.map(get)).unwrap_or(0);
     let closed_at = match facts.closed_at {
         Some(value) => value,
         None if is_closed_status(status_id as u32) => old_ref.and_then(|old| old.closed_at),
@@ -441,11 +444,13 @@ pub async fn delete_lead<'e, E>(executor: E, account_id: i64, lead_id: i64) -> R
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    sqlx::query("UPDATE leads SET is_deleted = 1, no_task_since = NULL WHERE account_id = $1 AND id = $2")
-        .bind(account_id)
-        .bind(lead_id)
-        .execute(executor)
-        .await?;
+    sqlx::query(
+        "UPDATE leads SET is_deleted = 1, no_task_since = NULL WHERE account_id = $1 AND id = $2",
+    )
+    .bind(account_id)
+    .bind(lead_id)
+    .execute(executor)
+    .await?;
     Ok(())
 }
 
@@ -548,11 +553,13 @@ const NEEDS_TASK: &str = "is_deleted = 0 AND status_id NOT IN (142, 143) AND NOT
 
 /// After a full scan `scan_id`: leads it did not list are deleted, tasks it did not list are no longer open.
 pub async fn finish_full_scan(db: &Db, account_id: i64, scan_id: i64) -> Result<()> {
-    sqlx::query("UPDATE leads SET is_deleted = 1 WHERE account_id = $1 AND scan_id < $2 AND is_deleted = 0")
-        .bind(account_id)
-        .bind(scan_id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE leads SET is_deleted = 1 WHERE account_id = $1 AND scan_id < $2 AND is_deleted = 0",
+    )
+    .bind(account_id)
+    .bind(scan_id)
+    .execute(&db.pool)
+    .await?;
     sqlx::query("DELETE FROM tasks WHERE account_id = $1 AND scan_id < $2")
         .bind(account_id)
         .bind(scan_id)

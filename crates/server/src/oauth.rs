@@ -129,7 +129,11 @@ pub async fn callback(
             "storing the installation failed",
         );
     }
-    let sync = NewJob::now(account_id, ACCOUNT_SYNC, json!({ "requested_at": crate::db::now_ms() }));
+    let sync = NewJob::now(
+        account_id,
+        ACCOUNT_SYNC,
+        json!({ "requested_at": crate::db::now_ms() }),
+    );
     if let Err(error) = queue::enqueue(&state.db.pool, &sync).await {
         tracing::warn!(%error, "scheduling the first sync failed");
     }
@@ -210,7 +214,9 @@ pub async fn revoke(State(state): State<AppState>, Query(query): Query<RevokeQue
     .await;
     match unsubscribed {
         Ok(Ok(done)) => tracing::info!(account_id, done, "webhook unsubscribed"),
-        Ok(Err(error)) => tracing::warn!(account_id, %error, "the webhook could not be unsubscribed"),
+        Ok(Err(error)) => {
+            tracing::warn!(account_id, %error, "the webhook could not be unsubscribed")
+        }
         Err(_) => tracing::warn!(account_id, "unsubscribing the webhook timed out"),
     }
     match accounts::set_status_dropping_tokens(&state.db, account_id, REVOKED).await {

@@ -133,7 +133,12 @@ async fn events_page(
 ) -> Result<bool, JobError> {
     let reply = ctx
         .amo
-        .send::<()>(account_id, Method::GET, &events_path(created_from, number), None)
+        .send::<()>(
+            account_id,
+            Method::GET,
+            &events_path(created_from, number),
+            None,
+        )
         .await?;
     counts.requests += 1;
     if reply.status == amo_api::NO_CONTENT || reply.body.is_empty() {
@@ -231,7 +236,14 @@ async fn tasks_page(
     Ok((tasks.next.is_some() && !tasks.items.is_empty(), touched))
 }
 
-async fn save_run(db: &Db, account_id: i64, run_id: &str, kind: &str, counts: Counts, finished: bool) {
+async fn save_run(
+    db: &Db,
+    account_id: i64,
+    run_id: &str,
+    kind: &str,
+    counts: Counts,
+    finished: bool,
+) {
     let now = now_ms();
     let result = sqlx::query(
         "INSERT INTO sync_runs (id, account_id, kind, started_at, finished_at, requests, leads, tasks, events) \
@@ -352,10 +364,22 @@ async fn run_full_scan(
     let save = |cursor: &Cursor| {
         let text = serde_json::to_string(cursor).expect("a cursor serialises");
         let db = ctx.db.clone();
-        async move { accounts::set_scan_cursor(&db, account_id, &text).await.map_err(internal) }
+        async move {
+            accounts::set_scan_cursor(&db, account_id, &text)
+                .await
+                .map_err(internal)
+        }
     };
     save(&cursor).await?;
-    save_run(&ctx.db, account_id, &cursor.run_id, "full", cursor.counts, false).await;
+    save_run(
+        &ctx.db,
+        account_id,
+        &cursor.run_id,
+        "full",
+        cursor.counts,
+        false,
+    )
+    .await;
     let mut settled = std::collections::HashSet::new();
     loop {
         let more = match cursor.phase {
@@ -376,12 +400,27 @@ async fn run_full_scan(
                     is_completed: Some(false),
                     ..TasksQuery::default()
                 };
-                tasks_page(ctx, account_id, &query, cursor.page, cursor.scan_id, &mut cursor.counts)
-                    .await?
-                    .0
+                tasks_page(
+                    ctx,
+                    account_id,
+                    &query,
+                    cursor.page,
+                    cursor.scan_id,
+                    &mut cursor.counts,
+                )
+                .await?
+                .0
             }
             Phase::Events => {
-                events_page(ctx, account_id, None, cursor.page, &mut cursor.counts, &mut settled).await?
+                events_page(
+                    ctx,
+                    account_id,
+                    None,
+                    cursor.page,
+                    &mut cursor.counts,
+                    &mut settled,
+                )
+                .await?
             }
         };
         if more {
@@ -395,7 +434,15 @@ async fn run_full_scan(
             };
         }
         save(&cursor).await?;
-        save_run(&ctx.db, account_id, &cursor.run_id, "full", cursor.counts, false).await;
+        save_run(
+            &ctx.db,
+            account_id,
+            &cursor.run_id,
+            "full",
+            cursor.counts,
+            false,
+        )
+        .await;
         // Keep the scan's lease as long as pages keep coming.
         crate::leases::acquire(&ctx.db, lease, owner, ctx.effect_lease_ms)
             .await
@@ -410,8 +457,23 @@ async fn run_full_scan(
     accounts::finish_full_scan(&ctx.db, account_id, cursor.started, ctx.clock.now())
         .await
         .map_err(internal)?;
-    save_run(&ctx.db, account_id, &cursor.run_id, "full", cursor.counts, true).await;
-    tracing::info!(account_id, requests = cursor.counts.requests, leads = cursor.counts.leads, tasks = cursor.counts.tasks, events = cursor.counts.events, "full scan finished");
+    save_run(
+        &ctx.db,
+        account_id,
+        &cursor.run_id,
+        "full",
+        cursor.counts,
+        true,
+    )
+    .await;
+    tracing::info!(
+        account_id,
+        requests = cursor.counts.requests,
+        leads = cursor.counts.leads,
+        tasks = cursor.counts.tasks,
+        events = cursor.counts.events,
+        "full scan finished"
+    );
     Ok(())
 }
 
@@ -487,7 +549,8 @@ async fn preamble(ctx: &JobContext, account_id: i64, counts: &mut Counts) -> Res
             .map_err(internal)?;
     }
 
-    let pipelines: Page<Pipeline> = page(amo, account_id, "/api/v4/leads/pipelines", counts).await?;
+    let pipelines: Page<Pipeline> =
+        page(amo, account_id, "/api/v4/leads/pipelines", counts).await?;
     let stages: Vec<StageRow> = pipelines
         .items
         .iter()
@@ -507,7 +570,9 @@ async fn preamble(ctx: &JobContext, account_id: i64, counts: &mut Counts) -> Res
                 .iter()
                 .map(|reason| (reason.id as i64, reason.name.clone()))
                 .collect(),
-            Err(AmoError::Status { status: 404, .. }) | Err(AmoError::Forbidden { .. }) => Vec::new(),
+            Err(AmoError::Status { status: 404, .. }) | Err(AmoError::Forbidden { .. }) => {
+                Vec::new()
+            }
             Err(error) => return Err(error.into()),
         };
     copy::replace_stages_and_reasons(&ctx.db, account_id, &stages, &reasons)
@@ -545,7 +610,10 @@ async fn adopt_widget_settings(
         .filter(|text| !text.trim().is_empty());
     let Some(config) = config else { return Ok(()) };
     let Ok(settings) = serde_json::from_str::<Settings>(&config) else {
-        tracing::warn!(account_id, "the widget's saved settings are not readable; keeping ours");
+        tracing::warn!(
+            account_id,
+            "the widget's saved settings are not readable; keeping ours"
+        );
         return Ok(());
     };
     let current = account_settings::stored(&ctx.db, account_id)
@@ -558,7 +626,11 @@ async fn adopt_widget_settings(
         {
             Ok(()) => tracing::info!(account_id, "adopted the widget's settings from amoCRM"),
             Err(problems) => {
-                tracing::warn!(account_id, count = problems.len(), "the widget's saved settings are invalid; keeping ours")
+                tracing::warn!(
+                    account_id,
+                    count = problems.len(),
+                    "the widget's saved settings are invalid; keeping ours"
+                )
             }
         }
     }
@@ -582,7 +654,16 @@ pub async fn delta_scan(ctx: &JobContext, account_id: i64) -> Result<(), JobErro
     let mut settled = std::collections::HashSet::new();
     // Stage changes first, so a lead row that moved finds the event of its move.
     let mut number = 1;
-    while events_page(ctx, account_id, Some(from), number, &mut counts, &mut settled).await? {
+    while events_page(
+        ctx,
+        account_id,
+        Some(from),
+        number,
+        &mut counts,
+        &mut settled,
+    )
+    .await?
+    {
         number += 1;
     }
     let since = TimeRange {
@@ -612,9 +693,15 @@ pub async fn delta_scan(ctx: &JobContext, account_id: i64) -> Result<(), JobErro
         number += 1;
     }
     for (lead_id, at) in touched {
-        copy::refresh_no_task(&ctx.db.pool, account_id, lead_id, at, audit::SOURCE_TASK_COMPLETED)
-            .await
-            .map_err(internal)?;
+        copy::refresh_no_task(
+            &ctx.db.pool,
+            account_id,
+            lead_id,
+            at,
+            audit::SOURCE_TASK_COMPLETED,
+        )
+        .await
+        .map_err(internal)?;
     }
     copy::refresh_no_task_all(&ctx.db.pool, account_id)
         .await

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use leakguard_core::automation::{quality_queue, Breach, BreachKind};
 use leakguard_core::metrics::{
-    key_metrics, Bucket, Breakdown, Filter, KeyMetrics, LostDeals, MetricsInput, Period,
+    key_metrics, Breakdown, Bucket, Filter, KeyMetrics, LostDeals, MetricsInput, Period,
 };
 use leakguard_core::settings::Settings;
 use reqwest::Method;
@@ -34,7 +34,11 @@ use crate::jobs::handlers::{enqueue_soon, AUTOMATION_PASS};
 use crate::{account_settings, audit, sync};
 
 fn error(status: StatusCode, code: &str, detail: impl std::fmt::Display) -> Response {
-    (status, Json(json!({ "error": code, "detail": detail.to_string() }))).into_response()
+    (
+        status,
+        Json(json!({ "error": code, "detail": detail.to_string() })),
+    )
+        .into_response()
 }
 
 fn internal(error: impl std::fmt::Display) -> Response {
@@ -284,7 +288,11 @@ async fn own_breach(state: &AppState, account_id: i64, id: &str) -> Result<i64, 
     };
     match copy::lead(&state.db.pool, account_id, deal).await {
         Ok(Some(_)) => Ok(deal),
-        Ok(None) => Err(error(StatusCode::NOT_FOUND, "not_found", "no such deal in this account")),
+        Ok(None) => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such deal in this account",
+        )),
         Err(error) => Err(internal(error)),
     }
 }
@@ -319,12 +327,25 @@ pub async fn qc_comment(
 ) -> Response {
     let text = body.text.trim();
     if text.is_empty() || text.chars().count() > 2000 {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "bad_comment", "a comment has 1 to 2000 characters");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_comment",
+            "a comment has 1 to 2000 characters",
+        );
     }
     if let Err(response) = own_breach(&state, claims.account_id, &id).await {
         return response;
     }
-    match touch_note(&state, claims.account_id, &id, claims.user_id, false, Some(text)).await {
+    match touch_note(
+        &state,
+        claims.account_id,
+        &id,
+        claims.user_id,
+        false,
+        Some(text),
+    )
+    .await
+    {
         Ok(note) => Json(note).into_response(),
         Err(error) => internal(error),
     }
@@ -349,7 +370,11 @@ pub async fn qc_reassign(
         Err(response) => return response,
     };
     if body.user_id == 0 {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "bad_user", "user_id is required");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_user",
+            "user_id is required",
+        );
     }
     // Not yet: amo-api's `LeadPatch` has no `responsible_user_id`, so this one field is sent as JSON here.
     let patch = json!({ "responsible_user_id": body.user_id });
@@ -361,13 +386,26 @@ pub async fn qc_reassign(
     {
         return error(StatusCode::BAD_GATEWAY, "amocrm", failure);
     }
-    if let Err(failure) = copy::set_responsible(&state.db, account_id, deal, body.user_id as i64).await {
+    if let Err(failure) =
+        copy::set_responsible(&state.db, account_id, deal, body.user_id as i64).await
+    {
         return internal(failure);
     }
     let comment = format!("reassigned to user {}", body.user_id);
-    match touch_note(&state, account_id, &id, claims.user_id, false, Some(&comment)).await {
-        Ok(note) => Json(json!({ "reassigned": true, "deal_id": deal, "user_id": body.user_id, "note": note }))
-            .into_response(),
+    match touch_note(
+        &state,
+        account_id,
+        &id,
+        claims.user_id,
+        false,
+        Some(&comment),
+    )
+    .await
+    {
+        Ok(note) => Json(
+            json!({ "reassigned": true, "deal_id": deal, "user_id": body.user_id, "note": note }),
+        )
+        .into_response(),
         Err(error) => internal(error),
     }
 }
@@ -376,10 +414,13 @@ pub async fn qc_reassign(
 pub async fn settings_get(State(state): State<AppState>, Widget(claims): Widget) -> Response {
     match account_settings::stored(&state.db, claims.account_id).await {
         Ok(Some((settings, updated_at))) => {
-            Json(json!({ "settings": settings, "updated_at": updated_at, "defaults": false })).into_response()
+            Json(json!({ "settings": settings, "updated_at": updated_at, "defaults": false }))
+                .into_response()
         }
-        Ok(None) => Json(json!({ "settings": Settings::default(), "updated_at": null, "defaults": true }))
-            .into_response(),
+        Ok(None) => {
+            Json(json!({ "settings": Settings::default(), "updated_at": null, "defaults": true }))
+                .into_response()
+        }
         Err(error) => internal(error),
     }
 }
@@ -492,7 +533,11 @@ pub async fn metrics(
     let to = query.to.unwrap_or(now);
     let from = query.from.unwrap_or(to - 30 * 86_400);
     if from >= to {
-        return error(StatusCode::BAD_REQUEST, "bad_period", "from must be before to");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_period",
+            "from must be before to",
+        );
     }
     let deals: Vec<_> = snap.leads.iter().map(LeadRow::deal).collect();
     let tasks: Vec<_> = snap.tasks.iter().map(copy::TaskRow::task_ref).collect();
@@ -509,7 +554,13 @@ pub async fn metrics(
         tasks: &tasks,
         overdue_payments: &[],
     };
-    let metrics = key_metrics(&input, &filter, &snap.env.settings.stuck, now, &snap.env.rules());
+    let metrics = key_metrics(
+        &input,
+        &filter,
+        &snap.env.settings.stuck,
+        now,
+        &snap.env.rules(),
+    );
     let account = &snap.env.account;
     Json(json!({
         "now": now,

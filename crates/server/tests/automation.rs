@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use leakguard_core::dates::{Calendar, Date};
-use leakguard_core::settings::{Limit, RefusalRule, Settings, StageScope, Supervisor};
 use leakguard_core::deal::StageRef;
+use leakguard_core::settings::{Limit, RefusalRule, Settings, StageScope, Supervisor};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -36,7 +36,10 @@ fn the_dates_are_a_holiday_and_a_weekend() {
     }
     assert!(calendar.is_working_day(day(15)));
     assert_eq!(
-        leakguard_core::dates::local_date_of(THURSDAY, &leakguard_core::dates::FixedOffset(3 * HOUR as i32)),
+        leakguard_core::dates::local_date_of(
+            THURSDAY,
+            &leakguard_core::dates::FixedOffset(3 * HOUR as i32)
+        ),
         day(11)
     );
 }
@@ -64,7 +67,12 @@ async fn stages(sandbox: &leakguard_sandbox::Running) -> (u64, Vec<u64>, Vec<(u6
 }
 
 /// Creates a lead in `(pipeline, status)` and returns its id.
-async fn lead_in(sandbox: &leakguard_sandbox::Running, name: &str, pipeline: u64, status: u64) -> u64 {
+async fn lead_in(
+    sandbox: &leakguard_sandbox::Running,
+    name: &str,
+    pipeline: u64,
+    status: u64,
+) -> u64 {
     let (code, body) = amo(
         sandbox,
         Method::POST,
@@ -89,25 +97,43 @@ async fn add_task(sandbox: &leakguard_sandbox::Running, lead: u64, text: &str, t
 }
 
 async fn patch_lead(sandbox: &leakguard_sandbox::Running, lead: u64, body: Value) {
-    let (code, answer) = amo(sandbox, Method::PATCH, &format!("/api/v4/leads/{lead}"), Some(body)).await;
+    let (code, answer) = amo(
+        sandbox,
+        Method::PATCH,
+        &format!("/api/v4/leads/{lead}"),
+        Some(body),
+    )
+    .await;
     assert_eq!(code, 200, "{answer}");
 }
 
 async fn lead_json(sandbox: &leakguard_sandbox::Running, lead: u64) -> Value {
-    amo(sandbox, Method::GET, &format!("/api/v4/leads/{lead}"), None).await.1
+    amo(sandbox, Method::GET, &format!("/api/v4/leads/{lead}"), None)
+        .await
+        .1
 }
 
 fn tag_names(lead: &Value) -> Vec<String> {
     let mut names: Vec<String> = lead["_embedded"]["tags"]
         .as_array()
-        .map(|tags| tags.iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect())
+        .map(|tags| {
+            tags.iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
 }
 
 async fn notes_of(sandbox: &leakguard_sandbox::Running, lead: u64) -> Vec<String> {
-    let (code, body) = amo(sandbox, Method::GET, &format!("/api/v4/leads/{lead}/notes?limit=250"), None).await;
+    let (code, body) = amo(
+        sandbox,
+        Method::GET,
+        &format!("/api/v4/leads/{lead}/notes?limit=250"),
+        None,
+    )
+    .await;
     if code == 204 {
         return Vec::new();
     }
@@ -120,11 +146,20 @@ async fn notes_of(sandbox: &leakguard_sandbox::Running, lead: u64) -> Vec<String
 }
 
 /// The texts of a lead's tasks carrying `marker_prefix`.
-async fn marked_tasks(sandbox: &leakguard_sandbox::Running, lead: u64, marker_prefix: &str) -> Vec<Value> {
+async fn marked_tasks(
+    sandbox: &leakguard_sandbox::Running,
+    lead: u64,
+    marker_prefix: &str,
+) -> Vec<Value> {
     tasks_of(sandbox, lead)
         .await
         .into_iter()
-        .filter(|task| task["text"].as_str().unwrap_or_default().contains(marker_prefix))
+        .filter(|task| {
+            task["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(marker_prefix)
+        })
         .collect()
 }
 
@@ -134,7 +169,12 @@ async fn setup(
     backend: &Backend,
     at: i64,
     settings: &Settings,
-) -> (leakguard_sandbox::Running, TestDb, leakguard_server::Running, i64) {
+) -> (
+    leakguard_sandbox::Running,
+    TestDb,
+    leakguard_server::Running,
+    i64,
+) {
     let sandbox = sandbox().await;
     sandbox
         .state()
@@ -178,18 +218,34 @@ async fn stuck_deals_are_tagged_after_the_holiday_escalated_once_and_untagged_wh
         let (pipeline, open, _) = stages(&sandbox).await;
         let lead = lead_in(&sandbox, "Завод Ромашка", pipeline, open[1]).await;
         add_task(&sandbox, lead, "Позвонить", msk(30, 10, 0)).await;
-        patch_lead(&sandbox, lead, json!({ "tags_to_add": [{ "name": "VIP" }] })).await;
-        wait_lead(&server, account, lead, "with its tag and task", |row| row.has_tag("VIP")).await;
+        patch_lead(
+            &sandbox,
+            lead,
+            json!({ "tags_to_add": [{ "name": "VIP" }] }),
+        )
+        .await;
+        wait_lead(&server, account, lead, "with its tag and task", |row| {
+            row.has_tag("VIP")
+        })
+        .await;
         delta_scan(&server, account).await;
 
         // One working day in the stage: Thursday 15:00 → (Friday holiday, weekend) → Monday 15:00.
         set_clocks(&sandbox, &server, msk(4, 14, 59));
         run_pass(&server, account).await;
-        assert_eq!(tag_names(&lead_json(&sandbox, lead).await), ["VIP"], "{}", backend.name());
+        assert_eq!(
+            tag_names(&lead_json(&sandbox, lead).await),
+            ["VIP"],
+            "{}",
+            backend.name()
+        );
         set_clocks(&sandbox, &server, msk(4, 15, 0));
         run_pass(&server, account).await;
         run_pass(&server, account).await;
-        assert_eq!(tag_names(&lead_json(&sandbox, lead).await), ["VIP", "Завис"]);
+        assert_eq!(
+            tag_names(&lead_json(&sandbox, lead).await),
+            ["VIP", "Завис"]
+        );
         let patches = |log: &[Value]| {
             log.iter()
                 .filter(|e| e["method"] == "PATCH" && e["path"] == "/api/v4/leads")
@@ -197,10 +253,18 @@ async fn stuck_deals_are_tagged_after_the_holiday_escalated_once_and_untagged_wh
                 .collect::<Vec<_>>()
         };
         let log = server_requests(&sandbox).await;
-        assert_eq!(patches(&log).len(), 1, "one tag request: {:?}", patches(&log));
+        assert_eq!(
+            patches(&log).len(),
+            1,
+            "one tag request: {:?}",
+            patches(&log)
+        );
         let body = &patches(&log)[0]["body"];
         assert_eq!(body[0]["tags_to_add"][0]["name"], "Завис", "{body}");
-        assert!(body[0].get("_embedded").is_none(), "tags are never replaced: {body}");
+        assert!(
+            body[0].get("_embedded").is_none(),
+            "tags are never replaced: {body}"
+        );
 
         // Two working days: Tuesday 15:00 escalates to the supervisor once, across a restart.
         set_clocks(&sandbox, &server, msk(5, 14, 59));
@@ -215,11 +279,18 @@ async fn stuck_deals_are_tagged_after_the_holiday_escalated_once_and_untagged_wh
         assert_eq!(escalations.len(), 1, "{escalations:?}");
         let task = &escalations[0];
         assert_eq!(task["responsible_user_id"], ADMIN);
-        assert!(task["text"].as_str().unwrap().starts_with("Сделка требует внимания руководителя: Завод Ромашка"));
+        assert!(task["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Сделка требует внимания руководителя: Завод Ромашка"));
         // Due today at 10:00 is past, so the next working day: Wednesday 17 June 10:00 Moscow.
         assert_eq!(task["complete_till"], msk(6, 10, 0));
         let notes = notes_of(&sandbox, lead).await;
-        assert_eq!(notes.iter().filter(|n| n.contains("#lg-s")).count(), 1, "{notes:?}");
+        assert_eq!(
+            notes.iter().filter(|n| n.contains("#lg-s")).count(),
+            1,
+            "{notes:?}"
+        );
 
         // Duplicate webhooks, then the deal moves on: the tag goes, VIP stays.
         for _ in 0..3 {
@@ -232,8 +303,16 @@ async fn stuck_deals_are_tagged_after_the_holiday_escalated_once_and_untagged_wh
                 .status();
             assert!(status.is_success());
         }
-        patch_lead(&sandbox, lead, json!({ "status_id": open[2], "pipeline_id": pipeline })).await;
-        let moved = wait_lead(&server, account, lead, "in its new stage", |row| row.status_id == open[2] as i64).await;
+        patch_lead(
+            &sandbox,
+            lead,
+            json!({ "status_id": open[2], "pipeline_id": pipeline }),
+        )
+        .await;
+        let moved = wait_lead(&server, account, lead, "in its new stage", |row| {
+            row.status_id == open[2] as i64
+        })
+        .await;
         assert_eq!(moved.stage_since, msk(5, 16, 0));
         settled(server.db()).await;
         run_pass(&server, account).await;
@@ -247,9 +326,14 @@ async fn stuck_deals_are_tagged_after_the_holiday_escalated_once_and_untagged_wh
         assert_eq!(marked_tasks(&sandbox, lead, "#lg-s").await.len(), 1);
         assert_within_budget(&log);
 
-        let audit = leakguard_server::audit::recent(server.db(), account, 50).await.unwrap();
+        let audit = leakguard_server::audit::recent(server.db(), account, 50)
+            .await
+            .unwrap();
         let kinds: Vec<&str> = audit.iter().rev().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["stuck_tag_added", "stuck_escalation", "stuck_tag_removed"]);
+        assert_eq!(
+            kinds,
+            ["stuck_tag_added", "stuck_escalation", "stuck_tag_removed"]
+        );
         server.shutdown().await;
         sandbox.shutdown().await;
     }
@@ -271,15 +355,37 @@ async fn the_watchdog_gives_a_deal_without_a_next_step_one_task_after_the_grace(
         let b_task = add_task(&sandbox, b, "Позвонить", msk(1, 12, 0)).await;
         let c = lead_in(&sandbox, "C", pipeline, open[0]).await;
         let d = lead_in(&sandbox, "D", pipeline, open[0]).await;
-        patch_lead(&sandbox, c, json!({ "status_id": 142, "pipeline_id": pipeline })).await;
+        patch_lead(
+            &sandbox,
+            c,
+            json!({ "status_id": 142, "pipeline_id": pipeline }),
+        )
+        .await;
         wait_lead(&server, account, c, "won", |row| row.status_id == 142).await;
         set_clocks(&sandbox, &server, msk(0, 17, 52));
-        patch_lead(&sandbox, c, json!({ "status_id": open[1], "pipeline_id": pipeline })).await;
-        wait_lead(&server, account, c, "reopened", |row| row.status_id == open[1] as i64).await;
+        patch_lead(
+            &sandbox,
+            c,
+            json!({ "status_id": open[1], "pipeline_id": pipeline }),
+        )
+        .await;
+        wait_lead(&server, account, c, "reopened", |row| {
+            row.status_id == open[1] as i64
+        })
+        .await;
         set_clocks(&sandbox, &server, msk(0, 17, 55));
-        let (code, _) = amo(&sandbox, Method::PATCH, &format!("/api/v4/tasks/{b_task}"), Some(json!({ "is_completed": true }))).await;
+        let (code, _) = amo(
+            &sandbox,
+            Method::PATCH,
+            &format!("/api/v4/tasks/{b_task}"),
+            Some(json!({ "is_completed": true })),
+        )
+        .await;
         assert_eq!(code, 200);
-        wait_lead(&server, account, b, "without its task", |row| row.no_task_since.is_some()).await;
+        wait_lead(&server, account, b, "without its task", |row| {
+            row.no_task_since.is_some()
+        })
+        .await;
         set_clocks(&sandbox, &server, msk(0, 18, 0));
         add_task(&sandbox, d, "Встреча", msk(1, 11, 0)).await;
         settled(server.db()).await;
@@ -288,13 +394,20 @@ async fn the_watchdog_gives_a_deal_without_a_next_step_one_task_after_the_grace(
         set_clocks(&sandbox, &server, msk(0, 18, 4));
         run_pass(&server, account).await;
         for lead in [a, b, c, d] {
-            assert!(marked_tasks(&sandbox, lead, "#lg-w").await.is_empty(), "{}", backend.name());
+            assert!(
+                marked_tasks(&sandbox, lead, "#lg-w").await.is_empty(),
+                "{}",
+                backend.name()
+            );
         }
         set_clocks(&sandbox, &server, msk(0, 18, 5));
         run_pass(&server, account).await;
         let fallback = marked_tasks(&sandbox, a, &format!("#lg-w{a}-{start}")).await;
         assert_eq!(fallback.len(), 1, "{fallback:?}");
-        assert_eq!(fallback[0]["text"], format!("Запланируйте следующий шаг: A #lg-w{a}-{start}"));
+        assert_eq!(
+            fallback[0]["text"],
+            format!("Запланируйте следующий шаг: A #lg-w{a}-{start}")
+        );
         assert_eq!(fallback[0]["responsible_user_id"], ADMIN);
         // One working day later at 10:00: Friday is Russia Day, so Monday 15 June.
         assert_eq!(fallback[0]["complete_till"], msk(4, 10, 0));
@@ -311,7 +424,9 @@ async fn the_watchdog_gives_a_deal_without_a_next_step_one_task_after_the_grace(
         }
         assert!(marked_tasks(&sandbox, d, "#lg-w").await.is_empty());
 
-        let audit = leakguard_server::audit::recent(server.db(), account, 50).await.unwrap();
+        let audit = leakguard_server::audit::recent(server.db(), account, 50)
+            .await
+            .unwrap();
         let source = |lead: u64| {
             audit
                 .iter()
@@ -374,7 +489,12 @@ async fn deals_lost_anywhere_get_the_pickers_plan_or_a_task_to_set_the_reason() 
         let without = lead_in(&sandbox, "Поле", pipeline, open[1]).await;
         let in_card = lead_in(&sandbox, "Река", pipeline, open[1]).await;
         let other = lead_in(&sandbox, "Гора", pipeline, open[0]).await;
-        for (lead, reason) in [(with_reason, Some(expensive)), (without, None), (in_card, Some(expensive)), (other, Some(competitor))] {
+        for (lead, reason) in [
+            (with_reason, Some(expensive)),
+            (without, None),
+            (in_card, Some(expensive)),
+            (other, Some(competitor)),
+        ] {
             let mut body = json!({ "status_id": 143, "pipeline_id": pipeline });
             if let Some(reason) = reason {
                 body["loss_reason_id"] = json!(reason);
@@ -382,11 +502,23 @@ async fn deals_lost_anywhere_get_the_pickers_plan_or_a_task_to_set_the_reason() 
             patch_lead(&sandbox, lead, body).await;
         }
         // The card's picker made its own follow-up for "Река" two seconds before amoCRM closed it.
-        add_task(&sandbox, in_card, &format!("Связаться повторно: Река #lg-r{in_card}-{}", lost_at - 2), msk(7, 10, 0)).await;
-        wait_lead(&server, account, without, "lost", |row| row.status_id == 143).await;
+        add_task(
+            &sandbox,
+            in_card,
+            &format!("Связаться повторно: Река #lg-r{in_card}-{}", lost_at - 2),
+            msk(7, 10, 0),
+        )
+        .await;
+        wait_lead(&server, account, without, "lost", |row| {
+            row.status_id == 143
+        })
+        .await;
         settled(server.db()).await;
         delta_scan(&server, account).await;
-        wait_lead(&server, account, with_reason, "confirmed lost", |row| row.confirmed && row.closed_at == Some(lost_at)).await;
+        wait_lead(&server, account, with_reason, "confirmed lost", |row| {
+            row.confirmed && row.closed_at == Some(lost_at)
+        })
+        .await;
 
         // Within the settle time the card may still be working: nothing happens.
         set_clocks(&sandbox, &server, lost_at + 60);
@@ -397,14 +529,19 @@ async fn deals_lost_anywhere_get_the_pickers_plan_or_a_task_to_set_the_reason() 
         fault(&sandbox, json!({ "method": "POST", "path": "/api/v4/tasks", "kind": "status", "status": 500, "count": 1 })).await;
         set_clocks(&sandbox, &server, lost_at + 121);
         let ctx = server.job_context();
-        assert!(leakguard_server::automation::pass(ctx, account).await.is_err());
+        assert!(leakguard_server::automation::pass(ctx, account)
+            .await
+            .is_err());
         run_pass(&server, account).await;
         run_pass(&server, account).await;
 
         let marker = format!("#lg-r{with_reason}-{lost_at}");
         let follow_up = marked_tasks(&sandbox, with_reason, &marker).await;
         assert_eq!(follow_up.len(), 1, "{}: {follow_up:?}", backend.name());
-        assert_eq!(follow_up[0]["text"], format!("Связаться повторно: Лес {marker}"));
+        assert_eq!(
+            follow_up[0]["text"],
+            format!("Связаться повторно: Лес {marker}")
+        );
         // Five working days from Thursday (Friday is a holiday): Mon, Tue, Wed, Thu, Fri 19 June 10:00.
         assert_eq!(follow_up[0]["complete_till"], msk(8, 10, 0));
         let notes = notes_of(&sandbox, with_reason).await;
@@ -416,7 +553,10 @@ async fn deals_lost_anywhere_get_the_pickers_plan_or_a_task_to_set_the_reason() 
             None,
         )
         .await;
-        let copies = copies["_embedded"]["leads"].as_array().cloned().unwrap_or_default();
+        let copies = copies["_embedded"]["leads"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(copies.len(), 1, "{copies:?}");
         assert_eq!(copies[0]["name"], "Лес");
         assert_eq!(copies[0]["status_id"], refusal_stage);
@@ -424,13 +564,19 @@ async fn deals_lost_anywhere_get_the_pickers_plan_or_a_task_to_set_the_reason() 
         let copy_notes = notes_of(&sandbox, copies[0]["id"].as_u64().unwrap()).await;
         assert_eq!(
             copy_notes,
-            [format!("Исходная сделка: {}/leads/detail/{with_reason}\n{marker}", sandbox.app_url())]
+            [format!(
+                "Исходная сделка: {}/leads/detail/{with_reason}\n{marker}",
+                sandbox.app_url()
+            )]
         );
 
         // No reason: a task to set one, due the next working day (Monday) at 10:00.
         let ask = marked_tasks(&sandbox, without, &format!("#lg-m{without}-{lost_at}")).await;
         assert_eq!(ask.len(), 1, "{ask:?}");
-        assert_eq!(ask[0]["text"], format!("Укажите причину отказа: Поле #lg-m{without}-{lost_at}"));
+        assert_eq!(
+            ask[0]["text"],
+            format!("Укажите причину отказа: Поле #lg-m{without}-{lost_at}")
+        );
         assert_eq!(ask[0]["complete_till"], msk(4, 10, 0));
         assert!(marked_tasks(&sandbox, without, "#lg-r").await.is_empty());
 
@@ -440,7 +586,9 @@ async fn deals_lost_anywhere_get_the_pickers_plan_or_a_task_to_set_the_reason() 
         assert_eq!(default.len(), 1);
         assert_eq!(default[0]["complete_till"], msk(15, 10, 0));
 
-        let audit = leakguard_server::audit::recent(server.db(), account, 50).await.unwrap();
+        let audit = leakguard_server::audit::recent(server.db(), account, 50)
+            .await
+            .unwrap();
         let card = audit.iter().find(|e| e.deal_id == in_card as i64).unwrap();
         assert_eq!(card.detail["handled_by"], "card");
         assert_within_budget(&server_requests(&sandbox).await);
@@ -469,7 +617,11 @@ async fn an_overdue_task_escalates_once_a_working_day_late() {
 
         set_clocks(&sandbox, &server, msk(4, 11, 59));
         run_pass(&server, account).await;
-        assert!(marked_tasks(&sandbox, lead, "#lg-o").await.is_empty(), "{}", backend.name());
+        assert!(
+            marked_tasks(&sandbox, lead, "#lg-o").await.is_empty(),
+            "{}",
+            backend.name()
+        );
         set_clocks(&sandbox, &server, msk(4, 12, 0));
         run_pass(&server, account).await;
         run_pass(&server, account).await;
@@ -497,14 +649,26 @@ async fn the_quality_queue_settings_and_metrics_api() {
         let (pipeline, open, _) = stages(&sandbox).await;
         let idle = lead_in(&sandbox, "Тихая", pipeline, open[0]).await;
         let lost = lead_in(&sandbox, "Пропавшая", pipeline, open[0]).await;
-        patch_lead(&sandbox, lost, json!({ "status_id": 143, "pipeline_id": pipeline })).await;
+        patch_lead(
+            &sandbox,
+            lost,
+            json!({ "status_id": 143, "pipeline_id": pipeline }),
+        )
+        .await;
         wait_lead(&server, account, lost, "lost", |row| row.status_id == 143).await;
         settled(server.db()).await;
         delta_scan(&server, account).await;
         set_clocks(&sandbox, &server, msk(0, 12, 0));
 
         let client = reqwest::Client::new();
-        let token = |account: i64| widget_token(account, sandbox.app_url(), json!({ "user_id": ADMIN }), SECRET);
+        let token = |account: i64| {
+            widget_token(
+                account,
+                sandbox.app_url(),
+                json!({ "user_id": ADMIN }),
+                SECRET,
+            )
+        };
         let get = |path: &str, account: i64| {
             client
                 .get(format!("{}{path}", server.url()))
@@ -522,14 +686,25 @@ async fn the_quality_queue_settings_and_metrics_api() {
             kinds.sort();
             kinds
         };
-        assert_eq!(kinds(idle), ["no_next_step", "stuck"], "{}: {qc}", backend.name());
+        assert_eq!(
+            kinds(idle),
+            ["no_next_step", "stuck"],
+            "{}: {qc}",
+            backend.name()
+        );
         assert_eq!(kinds(lost), ["lost_without_reason"]);
-        let stuck = breaches.iter().find(|b| b["deal"]["id"] == idle && b["kind"] == "stuck").unwrap();
+        let stuck = breaches
+            .iter()
+            .find(|b| b["deal"]["id"] == idle && b["kind"] == "stuck")
+            .unwrap();
         assert_eq!(stuck["stage"]["name"], "Новая заявка");
         assert_eq!(stuck["manager"]["id"], ADMIN);
         assert_eq!(stuck["since"], start + HOUR);
         assert_eq!(stuck["age_seconds"], HOUR);
-        assert!(stuck["deal"]["url"].as_str().unwrap().ends_with(&format!("/leads/detail/{idle}")));
+        assert!(stuck["deal"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/leads/detail/{idle}")));
         assert!(qc["synced_at"].as_i64().is_some());
 
         // Acknowledge and comment; another account cannot touch this one's deals.
@@ -541,33 +716,56 @@ async fn the_quality_queue_settings_and_metrics_api() {
                 .json(&body)
                 .send()
         };
-        let acked = post(format!("/api/qc/{id}/ack"), account, json!({})).await.unwrap();
-        assert_eq!(acked.status(), 200);
-        let commented: Value = post(format!("/api/qc/{id}/comment"), account, json!({ "text": "Звоню завтра" }))
-            .await
-            .unwrap()
-            .json()
+        let acked = post(format!("/api/qc/{id}/ack"), account, json!({}))
             .await
             .unwrap();
+        assert_eq!(acked.status(), 200);
+        let commented: Value = post(
+            format!("/api/qc/{id}/comment"),
+            account,
+            json!({ "text": "Звоню завтра" }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
         assert_eq!(commented["comments"][0]["text"], "Звоню завтра");
         assert_eq!(commented["acknowledged"]["by"], ADMIN);
-        let foreign = post(format!("/api/qc/{id}/ack"), account + 1, json!({})).await.unwrap();
+        let foreign = post(format!("/api/qc/{id}/ack"), account + 1, json!({}))
+            .await
+            .unwrap();
         assert_eq!(foreign.status(), 404);
         let qc: Value = get("/api/qc", account).await.unwrap().json().await.unwrap();
-        let again = qc["breaches"].as_array().unwrap().iter().find(|b| b["id"] == id.as_str()).unwrap().clone();
+        let again = qc["breaches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == id.as_str())
+            .unwrap()
+            .clone();
         assert_eq!(again["comments"].as_array().unwrap().len(), 1);
         assert!(again["acknowledged"]["at"].is_i64());
 
         // Metrics from the copy: one lost deal without a reason, one open deal without a task.
-        let metrics: Value = get(&format!("/api/metrics?from={}&to={}", start - DAY, start + DAY), account)
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let metrics: Value = get(
+            &format!("/api/metrics?from={}&to={}", start - DAY, start + DAY),
+            account,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
         assert_eq!(metrics["metrics"]["lost"]["total"]["count"], 1, "{metrics}");
-        assert_eq!(metrics["metrics"]["lost"]["by_reason"][0]["reason_id"], Value::Null);
-        assert_eq!(metrics["metrics"]["without_task"]["total"]["deal_ids"], json!([idle]));
+        assert_eq!(
+            metrics["metrics"]["lost"]["by_reason"][0]["reason_id"],
+            Value::Null
+        );
+        assert_eq!(
+            metrics["metrics"]["without_task"]["total"]["deal_ids"],
+            json!([idle])
+        );
         assert!(metrics["synced_at"].as_i64().is_some());
         // Reassign: the lead's responsible user changes in amoCRM.
         let (_, users) = amo(&sandbox, Method::GET, "/api/v4/users", None).await;
@@ -578,14 +776,36 @@ async fn the_quality_queue_settings_and_metrics_api() {
             .map(|u| u["id"].as_u64().unwrap())
             .find(|&id| id != ADMIN)
             .unwrap();
-        let reassigned = post(format!("/api/qc/{id}/reassign"), account, json!({ "user_id": manager })).await.unwrap();
-        assert_eq!(reassigned.status(), 200, "{}", reassigned.text().await.unwrap());
-        assert_eq!(lead_json(&sandbox, idle).await["responsible_user_id"], manager);
+        let reassigned = post(
+            format!("/api/qc/{id}/reassign"),
+            account,
+            json!({ "user_id": manager }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            reassigned.status(),
+            200,
+            "{}",
+            reassigned.text().await.unwrap()
+        );
+        assert_eq!(
+            lead_json(&sandbox, idle).await["responsible_user_id"],
+            manager
+        );
 
         // Settings: defaults, a refused invalid PUT with every problem, then a valid one.
-        let current: Value = get("/api/settings", account).await.unwrap().json().await.unwrap();
+        let current: Value = get("/api/settings", account)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(current["defaults"], false);
-        assert_eq!(current["settings"]["stuck"]["default_limit"], json!({ "hours": 1 }));
+        assert_eq!(
+            current["settings"]["stuck"]["default_limit"],
+            json!({ "hours": 1 })
+        );
         let mut invalid = serde_json::to_value(Settings::default()).unwrap();
         invalid["next_step"]["watchdog_grace_minutes"] = json!(0);
         invalid["overdue_tasks"]["enabled"] = json!(true);
@@ -598,8 +818,16 @@ async fn the_quality_queue_settings_and_metrics_api() {
             .unwrap();
         assert_eq!(refused.status(), 422);
         let problems: Value = refused.json().await.unwrap();
-        let paths: Vec<&str> = problems["problems"].as_array().unwrap().iter().map(|p| p["path"].as_str().unwrap()).collect();
-        assert!(paths.contains(&"next_step.watchdog_grace_minutes"), "{paths:?}");
+        let paths: Vec<&str> = problems["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap())
+            .collect();
+        assert!(
+            paths.contains(&"next_step.watchdog_grace_minutes"),
+            "{paths:?}"
+        );
         assert!(paths.contains(&"escalation.supervisor"), "{paths:?}");
         let saved = client
             .put(format!("{}/api/settings", server.url()))
@@ -610,14 +838,35 @@ async fn the_quality_queue_settings_and_metrics_api() {
             .unwrap();
         assert_eq!(saved.status(), 200);
 
-        let filtered: Value = get(&format!("/api/metrics?manager={ADMIN}"), account).await.unwrap().json().await.unwrap();
-        assert_eq!(filtered["metrics"]["without_task"]["total"]["count"], 0, "the deal was reassigned");
-        let unauthorized = client.get(format!("{}/api/qc", server.url())).send().await.unwrap();
+        let filtered: Value = get(&format!("/api/metrics?manager={ADMIN}"), account)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            filtered["metrics"]["without_task"]["total"]["count"], 0,
+            "the deal was reassigned"
+        );
+        let unauthorized = client
+            .get(format!("{}/api/qc", server.url()))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(unauthorized.status(), 401);
 
         // The sync state shows the scans and their request counts.
-        let sync: Value = get("/api/sync", account).await.unwrap().json().await.unwrap();
-        assert!(sync["runs"].as_array().unwrap().iter().any(|r| r["kind"] == "full"));
+        let sync: Value = get("/api/sync", account)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(sync["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "full"));
         server.shutdown().await;
         sandbox.shutdown().await;
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -647,7 +896,11 @@ async fn the_schedule_catches_changes_whose_webhooks_were_lost() {
                 .and_then(|a| a.full_synced_at)
         })
         .await;
-        assert!(scanned.is_some(), "{}: the scheduler ran no full scan", backend.name());
+        assert!(
+            scanned.is_some(),
+            "{}: the scheduler ran no full scan",
+            backend.name()
+        );
 
         // Every hook of the next changes is lost on the way.
         let status = reqwest::Client::new()
@@ -660,10 +913,19 @@ async fn the_schedule_catches_changes_whose_webhooks_were_lost() {
         assert!(status.is_success());
         let (pipeline, open, _) = stages(&sandbox).await;
         let lead = lead_in(&sandbox, "Без вебхуков", pipeline, open[0]).await;
-        patch_lead(&sandbox, lead, json!({ "status_id": 143, "pipeline_id": pipeline })).await;
-        wait_lead(&server, account, lead, "lost, from a reconciliation", |row| {
-            row.status_id == 143 && row.confirmed
-        })
+        patch_lead(
+            &sandbox,
+            lead,
+            json!({ "status_id": 143, "pipeline_id": pipeline }),
+        )
+        .await;
+        wait_lead(
+            &server,
+            account,
+            lead,
+            "lost, from a reconciliation",
+            |row| row.status_id == 143 && row.confirmed,
+        )
         .await;
         set_clocks(&sandbox, &server, start + 200);
         let asked = wait_for(Duration::from_secs(20), || async {
@@ -676,7 +938,9 @@ async fn the_schedule_catches_changes_whose_webhooks_were_lost() {
         assert_eq!(marked_tasks(&sandbox, lead, "#lg-m").await.len(), 1);
 
         // Each reconciliation costs three requests (stage changes, leads, tasks: one page each).
-        let runs = leakguard_server::sync::runs(server.db(), account).await.unwrap();
+        let runs = leakguard_server::sync::runs(server.db(), account)
+            .await
+            .unwrap();
         let deltas: Vec<_> = runs.iter().filter(|run| run.kind == "delta").collect();
         assert!(deltas.len() >= 2, "{runs:?}");
         assert!(deltas.iter().all(|run| run.requests == 3), "{deltas:?}");

@@ -308,8 +308,16 @@ async fn a_403_on_one_endpoint_fails_that_request_only() {
 
         // The same answer from three different endpoints within a minute is taken for a ban.
         let amo = &server.state().amo;
-        for path in ["/api/v4/users", "/api/v4/leads/pipelines", "/api/v4/webhooks"] {
-            fault(&sandbox, json!({ "path": path, "kind": "status", "status": 403, "count": 1 })).await;
+        for path in [
+            "/api/v4/users",
+            "/api/v4/leads/pipelines",
+            "/api/v4/webhooks",
+        ] {
+            fault(
+                &sandbox,
+                json!({ "path": path, "kind": "status", "status": 403, "count": 1 }),
+            )
+            .await;
             let _ = amo.get::<Value>(account_id, path).await;
         }
         let account = leakguard_server::accounts::get(server.db(), account_id)

@@ -17,7 +17,11 @@ use sqlx::Row;
 
 /// A sandbox whose `leakguard` integration (our client id and secret) redirects to and is revoked
 /// through a server that will listen on `port`.
-async fn sandbox_with_integration(port: u16, rotation: Rotation, dir: &std::path::Path) -> leakguard_sandbox::Running {
+async fn sandbox_with_integration(
+    port: u16,
+    rotation: Rotation,
+    dir: &std::path::Path,
+) -> leakguard_sandbox::Running {
     let zip = widget_zip(dir);
     sandbox_with(|config| {
         config.widgets = vec![WidgetSource {
@@ -42,7 +46,10 @@ fn oauth_config(db: &TestDb, port: u16, sandbox: &leakguard_sandbox::Running) ->
 }
 
 /// A code from the integration's Keys tab, exchanged through our redirect endpoint.
-async fn install_by_code(server: &leakguard_server::Running, sandbox: &leakguard_sandbox::Running) -> i64 {
+async fn install_by_code(
+    server: &leakguard_server::Running,
+    sandbox: &leakguard_sandbox::Running,
+) -> i64 {
     let code: Value = reqwest::Client::new()
         .post(format!("{}/__sandbox/oauth/code", sandbox.app_url()))
         .json(&json!({ "widget": "leakguard" }))
@@ -74,7 +81,9 @@ async fn grants(sandbox: &leakguard_sandbox::Running, grant_type: &str) -> Vec<V
     request_log(sandbox)
         .await
         .into_iter()
-        .filter(|entry| entry["path"] == "/oauth2/access_token" && entry["body"]["grant_type"] == grant_type)
+        .filter(|entry| {
+            entry["path"] == "/oauth2/access_token" && entry["body"]["grant_type"] == grant_type
+        })
         .collect()
 }
 
@@ -86,7 +95,10 @@ async fn expire_access_token(server: &leakguard_server::Running, account_id: i64
         .unwrap();
 }
 
-async fn stored_tokens(server: &leakguard_server::Running, account_id: i64) -> leakguard_server::accounts::Tokens {
+async fn stored_tokens(
+    server: &leakguard_server::Running,
+    account_id: i64,
+) -> leakguard_server::accounts::Tokens {
     leakguard_server::accounts::tokens(server.db(), &server.state().cipher, account_id)
         .await
         .unwrap()
@@ -98,7 +110,13 @@ async fn stored_tokens(server: &leakguard_server::Running, account_id: i64) -> l
 async fn installed(
     backend: &Backend,
     rotation: Rotation,
-) -> (tempfile::TempDir, leakguard_sandbox::Running, TestDb, leakguard_server::Running, i64) {
+) -> (
+    tempfile::TempDir,
+    leakguard_sandbox::Running,
+    TestDb,
+    leakguard_server::Running,
+    i64,
+) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let sandbox = sandbox_with_integration(port, rotation, dir.path()).await;
@@ -117,14 +135,22 @@ async fn the_install_hook_stores_encrypted_tokens_subscribes_webhooks_and_revoke
         let port = free_port();
         let sandbox = sandbox_with_integration(port, Rotation::SingleUse, dir.path()).await;
         let db = fresh_db(&backend).await;
-        let server = leakguard_server::start(oauth_config(&db, port, &sandbox)).await.unwrap();
+        let server = leakguard_server::start(oauth_config(&db, port, &sandbox))
+            .await
+            .unwrap();
         let account_id = sandbox_account_id(&sandbox).await;
 
         // The admin switches the widget on with its settings: amoCRM sends the install hook.
         let mut saved = leakguard_core::settings::Settings::default();
         saved.stuck.tag = leakguard_core::locale::Localized::new("Стоит", "Idle", "", "");
         let settings = json!({ "config": serde_json::to_string(&saved).unwrap() });
-        let (status, body) = amo(&sandbox, Method::POST, "/api/v4/widgets/leakguard", Some(settings)).await;
+        let (status, body) = amo(
+            &sandbox,
+            Method::POST,
+            "/api/v4/widgets/leakguard",
+            Some(settings),
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let account = wait_for(Duration::from_secs(20), || async {
             leakguard_server::accounts::get(server.db(), account_id)
@@ -139,11 +165,12 @@ async fn the_install_hook_stores_encrypted_tokens_subscribes_webhooks_and_revoke
         assert_eq!(account.timezone.as_deref(), Some("Europe/Moscow"));
         assert_eq!(account.lang.as_deref(), Some("ru"));
 
-        let row = sqlx::query("SELECT access_token, refresh_token FROM accounts WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_one(&server.db().pool)
-            .await
-            .unwrap();
+        let row =
+            sqlx::query("SELECT access_token, refresh_token FROM accounts WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_one(&server.db().pool)
+                .await
+                .unwrap();
         let sealed: String = row.try_get("access_token").unwrap();
         let access = server.state().cipher.decrypt(&sealed).unwrap();
         assert!(!sealed.contains(&access), "the token is stored in clear");
@@ -152,16 +179,37 @@ async fn the_install_hook_stores_encrypted_tokens_subscribes_webhooks_and_revoke
         // The first scan subscribed the webhook and adopted the widget's saved settings.
         let (_, hooks) = amo(&sandbox, Method::GET, "/api/v4/webhooks", None).await;
         let hook = &hooks["_embedded"]["webhooks"][0];
-        assert_eq!(hook["destination"], format!("http://127.0.0.1:{port}/webhooks/amocrm"));
-        let events: Vec<&str> = hook["settings"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
-        for event in ["status_lead", "update_lead", "add_task", "update_task", "delete_task"] {
+        assert_eq!(
+            hook["destination"],
+            format!("http://127.0.0.1:{port}/webhooks/amocrm")
+        );
+        let events: Vec<&str> = hook["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        for event in [
+            "status_lead",
+            "update_lead",
+            "add_task",
+            "update_task",
+            "delete_task",
+        ] {
             assert!(events.contains(&event), "{events:?}");
         }
-        let adopted = leakguard_server::account_settings::load(server.db(), account_id).await.unwrap();
+        let adopted = leakguard_server::account_settings::load(server.db(), account_id)
+            .await
+            .unwrap();
         assert_eq!(adopted, saved);
 
         // A widget call with amoCRM's token sees the installation.
-        let token = widget_token(account_id, sandbox.app_url(), json!({ "aud": format!("http://127.0.0.1:{port}") }), SECRET);
+        let token = widget_token(
+            account_id,
+            sandbox.app_url(),
+            json!({ "aud": format!("http://127.0.0.1:{port}") }),
+            SECRET,
+        );
         let state: Value = reqwest::Client::new()
             .get(format!("{}/api/account", server.url()))
             .header("X-Auth-Token", token)
@@ -171,7 +219,11 @@ async fn the_install_hook_stores_encrypted_tokens_subscribes_webhooks_and_revoke
             .json()
             .await
             .unwrap();
-        assert_eq!((&state["installed"], &state["webhooks_subscribed"]), (&json!(true), &json!(true)), "{state}");
+        assert_eq!(
+            (&state["installed"], &state["webhooks_subscribed"]),
+            (&json!(true), &json!(true)),
+            "{state}"
+        );
 
         // Switching it off revokes the tokens and sends the signed revoke hook.
         let (status, _) = amo(&sandbox, Method::DELETE, "/api/v4/widgets/leakguard", None).await;
@@ -184,10 +236,18 @@ async fn the_install_hook_stores_encrypted_tokens_subscribes_webhooks_and_revoke
                 .filter(|a| a.status == "revoked")
         })
         .await;
-        assert!(revoked.is_some(), "{}: the revoke hook was not honoured", backend.name());
+        assert!(
+            revoked.is_some(),
+            "{}: the revoke hook was not honoured",
+            backend.name()
+        );
         // The dead token could not unsubscribe, so hooks of the revoked account are refused
         // (amoCRM disables a webhook that keeps failing).
-        let (status, _) = post_hook(&server.url(), status_hook(account_id, 1, 143, 1_700_000_000)).await;
+        let (status, _) = post_hook(
+            &server.url(),
+            status_hook(account_id, 1, 143, 1_700_000_000),
+        )
+        .await;
         assert_eq!(status, 410);
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -204,7 +264,10 @@ async fn refresh_before_expiry_under_both_rotation_policies() {
             let first = stored_tokens(&server, account).await;
 
             // Fresh: no refresh.
-            assert_eq!(manager.access_token(account, base).await.unwrap(), first.access_token);
+            assert_eq!(
+                manager.access_token(account, base).await.unwrap(),
+                first.access_token
+            );
             assert!(grants(&sandbox, "refresh_token").await.is_empty());
 
             // About to expire: five concurrent callers cause one refresh.
@@ -217,15 +280,32 @@ async fn refresh_before_expiry_under_both_rotation_policies() {
                 .collect();
             let second = stored_tokens(&server, account).await;
             assert_ne!(second.access_token, first.access_token);
-            assert!(results.iter().all(|token| *token == second.access_token), "{rotation:?}");
-            assert_eq!(grants(&sandbox, "refresh_token").await.len(), 1, "{rotation:?}");
+            assert!(
+                results.iter().all(|token| *token == second.access_token),
+                "{rotation:?}"
+            );
+            assert_eq!(
+                grants(&sandbox, "refresh_token").await.len(),
+                1,
+                "{rotation:?}"
+            );
             assert_eq!(second.previous_refresh_token, first.refresh_token);
 
             // The refreshed pair keeps working for the next refresh and for the API.
             expire_access_token(&server, account).await;
             let third = manager.access_token(account, base).await.unwrap();
-            assert_ne!(third, second.access_token, "{}/{rotation:?}", backend.name());
-            let lead: Option<Value> = server.state().amo.get(account, "/api/v4/leads/1").await.unwrap();
+            assert_ne!(
+                third,
+                second.access_token,
+                "{}/{rotation:?}",
+                backend.name()
+            );
+            let lead: Option<Value> = server
+                .state()
+                .amo
+                .get(account, "/api/v4/leads/1")
+                .await
+                .unwrap();
             assert_eq!(lead, None, "no lead 1 (204)");
             server.shutdown().await;
             sandbox.shutdown().await;
@@ -239,11 +319,30 @@ async fn a_lost_refresh_answer_recovers_under_grace_and_needs_a_reinstall_under_
         // Grace: the used refresh token still works, so the retry recovers.
         let (_dir, sandbox, _db, server, account) = installed(&backend, Rotation::Grace).await;
         expire_access_token(&server, account).await;
-        fault(&sandbox, json!({ "path": "/oauth2/access_token", "kind": "drop", "count": 1 })).await;
-        let token = server.state().tokens.access_token(account, sandbox.app_url()).await.unwrap();
+        fault(
+            &sandbox,
+            json!({ "path": "/oauth2/access_token", "kind": "drop", "count": 1 }),
+        )
+        .await;
+        let token = server
+            .state()
+            .tokens
+            .access_token(account, sandbox.app_url())
+            .await
+            .unwrap();
         assert_eq!(token, stored_tokens(&server, account).await.access_token);
-        assert_eq!(grants(&sandbox, "refresh_token").await.len(), 2, "{}", backend.name());
-        let lead: Option<Value> = server.state().amo.get(account, "/api/v4/leads/1").await.unwrap();
+        assert_eq!(
+            grants(&sandbox, "refresh_token").await.len(),
+            2,
+            "{}",
+            backend.name()
+        );
+        let lead: Option<Value> = server
+            .state()
+            .amo
+            .get(account, "/api/v4/leads/1")
+            .await
+            .unwrap();
         assert_eq!(lead, None);
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -251,7 +350,11 @@ async fn a_lost_refresh_answer_recovers_under_grace_and_needs_a_reinstall_under_
         // Single use: the token died with the lost answer; the account must be reinstalled.
         let (_dir, sandbox, _db, server, account) = installed(&backend, Rotation::SingleUse).await;
         expire_access_token(&server, account).await;
-        fault(&sandbox, json!({ "path": "/oauth2/access_token", "kind": "drop", "count": 1 })).await;
+        fault(
+            &sandbox,
+            json!({ "path": "/oauth2/access_token", "kind": "drop", "count": 1 }),
+        )
+        .await;
         let error = server
             .state()
             .tokens
@@ -259,7 +362,10 @@ async fn a_lost_refresh_answer_recovers_under_grace_and_needs_a_reinstall_under_
             .await
             .unwrap_err();
         assert!(error.to_string().contains("reinstalled"), "{error}");
-        let state = leakguard_server::accounts::get(server.db(), account).await.unwrap().unwrap();
+        let state = leakguard_server::accounts::get(server.db(), account)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(state.status, "reauth_required");
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -275,9 +381,19 @@ async fn a_401_refreshes_and_retries_once() {
             .state()
             .clock
             .set(leakguard_sandbox::clock::ClockMode::Offset(86_400 + 60));
-        let lead: Option<Value> = server.state().amo.get(account, "/api/v4/leads/1").await.unwrap();
+        let lead: Option<Value> = server
+            .state()
+            .amo
+            .get(account, "/api/v4/leads/1")
+            .await
+            .unwrap();
         assert_eq!(lead, None);
-        assert_eq!(grants(&sandbox, "refresh_token").await.len(), 1, "{}", backend.name());
+        assert_eq!(
+            grants(&sandbox, "refresh_token").await.len(),
+            1,
+            "{}",
+            backend.name()
+        );
 
         // Four months later the refresh token is dead too: the call fails instead of looping.
         sandbox
@@ -293,7 +409,10 @@ async fn a_401_refreshes_and_retries_once() {
         assert!(matches!(error, AmoError::Unauthorized(_)), "{error:?}");
         // The current refresh token, then the previous one, each refused once.
         assert_eq!(grants(&sandbox, "refresh_token").await.len(), 3);
-        let state = leakguard_server::accounts::get(server.db(), account).await.unwrap().unwrap();
+        let state = leakguard_server::accounts::get(server.db(), account)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(state.status, "reauth_required");
         server.shutdown().await;
         sandbox.shutdown().await;
@@ -302,24 +421,34 @@ async fn a_401_refreshes_and_retries_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_redirects_are_refused() {
-    let (_dir, sandbox, _db, server, _account) = installed(&Backend::Sqlite, Rotation::SingleUse).await;
+    let (_dir, sandbox, _db, server, _account) =
+        installed(&Backend::Sqlite, Rotation::SingleUse).await;
     let callback = |query: Vec<(&'static str, &'static str)>| {
         reqwest::Client::new()
             .get(format!("{}/oauth/callback", server.url()))
             .query(&query)
             .send()
     };
-    let denied = callback(vec![("error", "access_denied"), ("state", "x")]).await.unwrap();
-    assert_eq!(denied.status(), 400);
-    let expired = callback(vec![("code", "def50200-unknown"), ("referer", "sandbox.amocrm.ru")])
+    let denied = callback(vec![("error", "access_denied"), ("state", "x")])
         .await
         .unwrap();
+    assert_eq!(denied.status(), 400);
+    let expired = callback(vec![
+        ("code", "def50200-unknown"),
+        ("referer", "sandbox.amocrm.ru"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(expired.status(), 400);
     let text = expired.text().await.unwrap();
     assert!(text.contains("refused"), "{text}");
-    let foreign = callback(vec![("code", "x"), ("referer", "sandbox.amocrm.ru"), ("client_id", "another")])
-        .await
-        .unwrap();
+    let foreign = callback(vec![
+        ("code", "x"),
+        ("referer", "sandbox.amocrm.ru"),
+        ("client_id", "another"),
+    ])
+    .await
+    .unwrap();
     assert_eq!(foreign.status(), 400);
     server.shutdown().await;
     sandbox.shutdown().await;

@@ -85,7 +85,9 @@ async fn scan_demo(deals: usize, real_limits: bool) {
     let started = Instant::now();
     full_scan(&server, account).await;
     let took = started.elapsed();
-    let runs = leakguard_server::sync::runs(server.db(), account).await.unwrap();
+    let runs = leakguard_server::sync::runs(server.db(), account)
+        .await
+        .unwrap();
     let full = runs.iter().find(|run| run.kind == "full").unwrap();
     assert_eq!(full.requests as usize, expected.requests(), "{deals} deals");
     assert_eq!(full.leads as usize, expected.leads);
@@ -113,7 +115,13 @@ async fn scan_demo(deals: usize, real_limits: bool) {
         .filter(|entry| entry["method"] == "PATCH" && entry["path"] == "/api/v4/leads")
         .count();
     let stuck_deal = sandbox.state().store().showcase.deal_stuck.unwrap();
-    let (_, lead) = amo(&sandbox, Method::GET, &format!("/api/v4/leads/{stuck_deal}"), None).await;
+    let (_, lead) = amo(
+        &sandbox,
+        Method::GET,
+        &format!("/api/v4/leads/{stuck_deal}"),
+        None,
+    )
+    .await;
     let tags: Vec<&str> = lead["_embedded"]["tags"]
         .as_array()
         .unwrap()
@@ -121,7 +129,9 @@ async fn scan_demo(deals: usize, real_limits: bool) {
         .map(|tag| tag["name"].as_str().unwrap())
         .collect();
     assert!(tags.contains(&"Завис"), "{tags:?}");
-    let audit = leakguard_server::audit::recent(server.db(), account, 1_000_000).await.unwrap();
+    let audit = leakguard_server::audit::recent(server.db(), account, 1_000_000)
+        .await
+        .unwrap();
     let tagged = audit.iter().filter(|e| e.kind == "stuck_tag_added").count();
     assert_eq!(patches, tagged.div_ceil(50));
 

@@ -7,8 +7,8 @@ use leakguard_core::deal::Account as RuleAccount;
 use leakguard_core::locale::Lang;
 use leakguard_core::settings::Settings;
 
-use crate::accounts::{self, Account};
 use crate::account_settings;
+use crate::accounts::{self, Account};
 use crate::db::Db;
 
 /// The account's time zone from the tz database, Moscow time when unknown (amoCRM's default).
@@ -67,7 +67,11 @@ impl AccountEnv {
             .calendar
             .build(account.country.as_deref())
             .unwrap_or_else(|error| {
-                tracing::warn!(account_id, ?error, "the configured calendar is invalid; using the Russian one");
+                tracing::warn!(
+                    account_id,
+                    ?error,
+                    "the configured calendar is invalid; using the Russian one"
+                );
                 Calendar::russian()
             });
         Ok(AccountEnv {

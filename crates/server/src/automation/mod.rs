@@ -22,7 +22,9 @@ use leakguard_core::automation::{
 use leakguard_core::deal::PlannedTask;
 use leakguard_core::idempotency::{marker, MarkerKind};
 use leakguard_core::locale::Lang;
-use leakguard_core::refusal::{refusal_plan, RefusalProgress, RefusalStep, StepOutcome, COPY_CLOCK_SKEW};
+use leakguard_core::refusal::{
+    refusal_plan, RefusalProgress, RefusalStep, StepOutcome, COPY_CLOCK_SKEW,
+};
 use leakguard_core::settings::Supervisor;
 use reqwest::Method;
 use serde_json::json;
@@ -97,8 +99,15 @@ pub async fn pass(ctx: &JobContext, account_id: i64) -> Result<(), JobError> {
     outcome
 }
 
-async fn run_pass(ctx: &JobContext, account_id: i64, name: &str, owner: &str) -> Result<(), JobError> {
-    let env = AccountEnv::load(&ctx.db, account_id).await.map_err(internal)?;
+async fn run_pass(
+    ctx: &JobContext,
+    account_id: i64,
+    name: &str,
+    owner: &str,
+) -> Result<(), JobError> {
+    let env = AccountEnv::load(&ctx.db, account_id)
+        .await
+        .map_err(internal)?;
     let Some(automation_from) = env.account.automation_from else {
         // Nothing to decide on before the first full scan.
         return Ok(());
@@ -156,7 +165,9 @@ async fn run_pass(ctx: &JobContext, account_id: i64, name: &str, owner: &str) ->
             | Action::MissingReason { lead_id, .. }
             | Action::Tag { lead_id, .. } => *lead_id,
         };
-        let Some(lead) = by_id.get(&lead_id) else { continue };
+        let Some(lead) = by_id.get(&lead_id) else {
+            continue;
+        };
         keep(execute(ctx, &env, action, lead, now).await);
         renew(ctx, name, owner).await;
     }
@@ -257,48 +268,87 @@ async fn execute(
             ..
         } => marker(MarkerKind::StuckEscalation, deal_id, stage_since),
         Action::Escalate {
-            cause: EscalationCause::OverdueTask {
-                task_id,
-                complete_till,
-            },
+            cause:
+                EscalationCause::OverdueTask {
+                    task_id,
+                    complete_till,
+                },
             ..
         } => marker(MarkerKind::OverdueTask, task_id, complete_till),
         Action::Refusal { closed_at, .. } => marker(MarkerKind::Refusal, deal_id, closed_at),
-        Action::MissingReason { closed_at, .. } => marker(MarkerKind::MissingReason, deal_id, closed_at),
+        Action::MissingReason { closed_at, .. } => {
+            marker(MarkerKind::MissingReason, deal_id, closed_at)
+        }
         Action::Tag { .. } => return Ok(()),
     };
     let key = effects::kind_key(account_id, "action", &action_marker);
     let lease = ctx.effect_lease_ms;
-    if effects::begin(&ctx.db, account_id, &key, "action", lease).await?.is_none() {
+    if effects::begin(&ctx.db, account_id, &key, "action", lease)
+        .await?
+        .is_none()
+    {
         return Ok(());
     }
     let settings = &env.settings;
     let (kind, source, detail) = match *action {
         Action::Watchdog { since, .. } => {
             let task = watchdog_task(&deal, since, settings, now, &env.rules());
-            let id = effects::ensure_task(&ctx.db, &ctx.amo, account_id, &action_marker, lease, new_task(&task))
-                .await?;
+            let id = effects::ensure_task(
+                &ctx.db,
+                &ctx.amo,
+                account_id,
+                &action_marker,
+                lease,
+                new_task(&task),
+            )
+            .await?;
             let source = lead
                 .no_task_source
                 .clone()
                 .unwrap_or_else(|| audit::SOURCE_UNKNOWN.into());
-            ("watchdog", source, json!({ "task_id": id, "since": since, "complete_till": task.complete_till }))
+            (
+                "watchdog",
+                source,
+                json!({ "task_id": id, "since": since, "complete_till": task.complete_till }),
+            )
         }
         Action::Escalate { cause, .. } => {
             let Some(supervisor) = supervisor_of(ctx, env).await? else {
-                tracing::warn!(account_id, "escalation is due but the supervisor group has no active user");
+                tracing::warn!(
+                    account_id,
+                    "escalation is due but the supervisor group has no active user"
+                );
                 return Ok(());
             };
             let task = escalation_task(&deal, cause, supervisor, settings, now, &env.rules());
-            let id = effects::ensure_task(&ctx.db, &ctx.amo, account_id, &action_marker, lease, new_task(&task))
-                .await?;
-            effects::ensure_note(&ctx.db, &ctx.amo, account_id, deal_id, &action_marker, lease, &task.text)
-                .await?;
+            let id = effects::ensure_task(
+                &ctx.db,
+                &ctx.amo,
+                account_id,
+                &action_marker,
+                lease,
+                new_task(&task),
+            )
+            .await?;
+            effects::ensure_note(
+                &ctx.db,
+                &ctx.amo,
+                account_id,
+                deal_id,
+                &action_marker,
+                lease,
+                &task.text,
+            )
+            .await?;
             let (kind, detail) = match cause {
-                EscalationCause::Stuck { stage_since } => {
-                    ("stuck_escalation", json!({ "task_id": id, "stage_since": stage_since, "supervisor": supervisor }))
-                }
-                EscalationCause::OverdueTask { task_id, complete_till } => (
+                EscalationCause::Stuck { stage_since } => (
+                    "stuck_escalation",
+                    json!({ "task_id": id, "stage_since": stage_since, "supervisor": supervisor }),
+                ),
+                EscalationCause::OverdueTask {
+                    task_id,
+                    complete_till,
+                } => (
                     "overdue_escalation",
                     json!({ "task_id": id, "overdue_task_id": task_id, "complete_till": complete_till, "supervisor": supervisor }),
                 ),
@@ -307,16 +357,28 @@ async fn execute(
         }
         Action::MissingReason { closed_at, .. } => {
             let task = missing_reason_task(&deal, closed_at, settings, now, &env.rules());
-            let id = effects::ensure_task(&ctx.db, &ctx.amo, account_id, &action_marker, lease, new_task(&task))
-                .await?;
-            ("missing_reason", audit::SOURCE_UNKNOWN.to_owned(), json!({ "task_id": id, "closed_at": closed_at }))
+            let id = effects::ensure_task(
+                &ctx.db,
+                &ctx.amo,
+                account_id,
+                &action_marker,
+                lease,
+                new_task(&task),
+            )
+            .await?;
+            (
+                "missing_reason",
+                audit::SOURCE_UNKNOWN.to_owned(),
+                json!({ "task_id": id, "closed_at": closed_at }),
+            )
         }
         Action::Refusal {
             reason_id,
             closed_at,
             ..
         } => {
-            let detail = lost_anywhere(ctx, env, lead, reason_id, closed_at, &action_marker).await?;
+            let detail =
+                lost_anywhere(ctx, env, lead, reason_id, closed_at, &action_marker).await?;
             ("lost_anywhere", audit::SOURCE_UNKNOWN.to_owned(), detail)
         }
         Action::Tag { .. } => return Ok(()),
@@ -384,12 +446,25 @@ async fn lost_anywhere(
     if card_refusal(&texts, deal_id, closed_at, ours) {
         return Ok(json!({ "handled_by": "card", "closed_at": closed_at }));
     }
-    let reasons = copy::loss_reasons(&ctx.db, account_id).await.map_err(internal)?;
-    let names: Vec<(u64, &str)> = reasons.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    let reasons = copy::loss_reasons(&ctx.db, account_id)
+        .await
+        .map_err(internal)?;
+    let names: Vec<(u64, &str)> = reasons
+        .iter()
+        .map(|(id, name)| (*id, name.as_str()))
+        .collect();
     let mut deal = deal_context(lead);
     let make = |deal: &leakguard_core::deal::DealContext| {
-        refusal_plan(deal, reason_id, "", &env.settings, closed_at, &env.rules(), &names)
-            .map_err(|error| JobError::Permanent(format!("no refusal plan: {error:?}")))
+        refusal_plan(
+            deal,
+            reason_id,
+            "",
+            &env.settings,
+            closed_at,
+            &env.rules(),
+            &names,
+        )
+        .map_err(|error| JobError::Permanent(format!("no refusal plan: {error:?}")))
     };
     let mut plan = make(&deal)?;
     if plan.copy.is_some() {
@@ -410,15 +485,36 @@ async fn lost_anywhere(
             // The deal is lost with this reason already; the card's PATCH is not needed.
             RefusalStep::PatchLead => None,
             RefusalStep::CreateTask => Some(
-                effects::ensure_task(&ctx.db, &ctx.amo, account_id, &plan.marker, lease, new_task(&plan.task))
-                    .await?,
+                effects::ensure_task(
+                    &ctx.db,
+                    &ctx.amo,
+                    account_id,
+                    &plan.marker,
+                    lease,
+                    new_task(&plan.task),
+                )
+                .await?,
             ),
             RefusalStep::AddNote => {
                 let text = plan.note.text(labels.reason, labels.comment);
-                Some(effects::ensure_note(&ctx.db, &ctx.amo, account_id, deal_id, &plan.marker, lease, &text).await?)
+                Some(
+                    effects::ensure_note(
+                        &ctx.db,
+                        &ctx.amo,
+                        account_id,
+                        deal_id,
+                        &plan.marker,
+                        lease,
+                        &text,
+                    )
+                    .await?,
+                )
             }
             RefusalStep::CreateCopy => {
-                let copy = plan.copy.as_ref().expect("the plan has a copy step only with a copy");
+                let copy = plan
+                    .copy
+                    .as_ref()
+                    .expect("the plan has a copy step only with a copy");
                 let new = NewLead {
                     name: Some(copy.name.clone()),
                     price: Some(copy.price),
@@ -450,15 +546,40 @@ async fn lost_anywhere(
                     created_from: closed_at - COPY_CLOCK_SKEW,
                     tag: copy.tag.clone(),
                 };
-                Some(effects::ensure_copy(&ctx.db, &ctx.amo, account_id, &plan.marker, lease, new, &lookup).await?)
+                Some(
+                    effects::ensure_copy(
+                        &ctx.db,
+                        &ctx.amo,
+                        account_id,
+                        &plan.marker,
+                        lease,
+                        new,
+                        &lookup,
+                    )
+                    .await?,
+                )
             }
             RefusalStep::AddCopyNote => {
-                let copy = plan.copy.as_ref().expect("the plan has a copy note only with a copy");
+                let copy = plan
+                    .copy
+                    .as_ref()
+                    .expect("the plan has a copy note only with a copy");
                 let copy_id = progress
                     .copy_id()
                     .ok_or_else(|| JobError::Retry("the copy's id is unknown".into()))?;
                 let text = copy.link_back_text(labels.original, &env.account.base_url);
-                Some(effects::ensure_note(&ctx.db, &ctx.amo, account_id, copy_id, &plan.marker, lease, &text).await?)
+                Some(
+                    effects::ensure_note(
+                        &ctx.db,
+                        &ctx.amo,
+                        account_id,
+                        copy_id,
+                        &plan.marker,
+                        lease,
+                        &text,
+                    )
+                    .await?,
+                )
             }
         };
         progress.record(step, StepOutcome::Done { id });

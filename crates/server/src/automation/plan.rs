@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use leakguard_core::automation::{
     lost_without_reason, no_next_step_breach, overdue_task_escalation, stuck_level, stuck_state,
-    stuck_tag_change, EscalationCause, OverdueEscalation, StuckLevel, StuckState, TagChange, Watchdog,
+    stuck_tag_change, EscalationCause, OverdueEscalation, StuckLevel, StuckState, TagChange,
+    Watchdog,
 };
 use leakguard_core::deal::{Account, DealContext, StageRef, STATUS_LOST};
 use leakguard_core::settings::Settings;
@@ -25,7 +26,10 @@ pub enum Action {
     /// Add or remove the stuck tag.
     Tag { lead_id: i64, change: TagChange },
     /// Tell the supervisor (task and note).
-    Escalate { lead_id: i64, cause: EscalationCause },
+    Escalate {
+        lead_id: i64,
+        cause: EscalationCause,
+    },
     /// A deal lost with a reason outside the card: the reason's refusal plan.
     Refusal {
         lead_id: i64,
@@ -101,7 +105,10 @@ pub fn plan(
 
         if lead.is_open() {
             let context = deal_context(lead);
-            if let Some(since) = lead.no_task_since.filter(|&since| since >= moment.automation_from) {
+            if let Some(since) = lead
+                .no_task_since
+                .filter(|&since| since >= moment.automation_from)
+            {
                 if let Watchdog::Breach { since } =
                     no_next_step_breach(&context, open.len(), since, now, &settings.next_step)
                 {
@@ -303,7 +310,9 @@ mod tests {
         let with = run(&leads, &tasks, &settings, now);
         assert!(with.contains(&Action::Escalate {
             lead_id: 1,
-            cause: EscalationCause::Stuck { stage_since: MONDAY }
+            cause: EscalationCause::Stuck {
+                stage_since: MONDAY
+            }
         }));
         assert!(with.contains(&Action::Escalate {
             lead_id: 1,

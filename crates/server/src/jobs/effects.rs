@@ -166,7 +166,12 @@ pub async fn ensure_task(
         Claim::TakenOver => {
             if let Some(id) = find_task(amo, account_id, task.entity_id, marker).await? {
                 record_done(db, key, id as i64).await?;
-                tracing::info!(account_id, key, id, "found the task of an interrupted attempt");
+                tracing::info!(
+                    account_id,
+                    key,
+                    id,
+                    "found the task of an interrupted attempt"
+                );
                 return Ok(id);
             }
         }
@@ -215,7 +220,12 @@ pub async fn ensure_note(
     let mut note = NewNote::common(text).for_lead(lead_id);
     note.request_id = Some(marker.to_owned());
     let reply = amo
-        .send(account_id, Method::POST, "/api/v4/leads/notes", Some(&[note]))
+        .send(
+            account_id,
+            Method::POST,
+            "/api/v4/leads/notes",
+            Some(&[note]),
+        )
         .await?;
     let id = first_id::<Note>(&reply)?;
     record_done(db, key, id as i64).await?;

@@ -189,8 +189,10 @@ async fn schedule(
                     for (kind, interval) in every {
                         let slot = now / interval;
                         let payload = serde_json::json!({ "requested_at": now });
-                        let job = NewJob::now(account.account_id, kind, payload)
-                            .dedup(format!("{kind}:{}:every:{interval}:{slot}", account.account_id));
+                        let job = NewJob::now(account.account_id, kind, payload).dedup(format!(
+                            "{kind}:{}:every:{interval}:{slot}",
+                            account.account_id
+                        ));
                         match queue::enqueue(&ctx.db.pool, &job).await {
                             Ok(true) => wake.notify_one(),
                             Ok(false) => {}

@@ -359,7 +359,9 @@ pub async fn post_hook(server: &str, body: String) -> (u16, Value) {
 }
 
 /// A sandbox on free ports with `fixture`, `deals` and the rest adjusted by `adjust`.
-pub async fn sandbox_with(adjust: impl FnOnce(&mut leakguard_sandbox::Config)) -> leakguard_sandbox::Running {
+pub async fn sandbox_with(
+    adjust: impl FnOnce(&mut leakguard_sandbox::Config),
+) -> leakguard_sandbox::Running {
     let mut config = leakguard_sandbox::Config {
         port: 0,
         cdn_port: 0,
@@ -415,7 +417,11 @@ pub fn widget_zip(dir: &std::path::Path) -> PathBuf {
 }
 
 /// Sets the sandbox's and the server's clocks to `at` (frozen).
-pub fn set_clocks(sandbox: &leakguard_sandbox::Running, server: &leakguard_server::Running, at: i64) {
+pub fn set_clocks(
+    sandbox: &leakguard_sandbox::Running,
+    server: &leakguard_server::Running,
+    at: i64,
+) {
     sandbox
         .state()
         .clock
@@ -496,7 +502,11 @@ pub async fn settled(db: &leakguard_server::db::Db) {
         (row.try_get::<i64, _>(0).ok()? == 0).then_some(())
     })
     .await;
-    assert!(idle.is_some(), "jobs kept running: {:?}", job_states(db).await);
+    assert!(
+        idle.is_some(),
+        "jobs kept running: {:?}",
+        job_states(db).await
+    );
 }
 
 /// The server's requests to the sandbox (the `bearer` entries of the log: test calls are `host`).
@@ -513,7 +523,10 @@ pub fn assert_within_budget(entries: &[Value]) {
     let mut times: Vec<u64> = entries
         .iter()
         .map(|entry| {
-            assert_ne!(entry["status"], 429, "the sandbox throttled the server: {entry}");
+            assert_ne!(
+                entry["status"], 429,
+                "the sandbox throttled the server: {entry}"
+            );
             entry["ts_ms"].as_u64().unwrap()
         })
         .collect();
