@@ -232,6 +232,7 @@ fn mode_for(card: &Card, decision: GuardDecision) -> Mode {
     }
 }
 
+/// The texts of amoCRM's leave-confirm for a holding decision: "no next step", or "not checked yet".
 fn confirm_texts(card: &Card, decision: GuardDecision) -> ConfirmTexts {
     let prefix = if decision == GuardDecision::Block {
         "ui.guard.confirm"
