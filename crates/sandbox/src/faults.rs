@@ -1,4 +1,5 @@
-//! Fault injection: the next N matching requests fail with a status, a 429, a delay or a dropped connection.
+//! Fault injection: the next N matching requests fail with a status, a 429, a delay or a dropped
+//! connection, before or after the request has been served.
 
 use std::sync::Mutex;
 
@@ -16,6 +17,12 @@ pub enum FaultKind {
     Latency,
     /// Close the connection without an answer.
     Drop,
+    /// Serve the request (its writes happen), then close the connection without the answer: the
+    /// ambiguous failure a client must not turn into a duplicate.
+    LostAnswer,
+    /// Serve the request (its writes happen), then answer `status` instead of the real answer, as a
+    /// gateway timing out after the backend did the work would.
+    StatusAfter,
 }
 
 /// One rule posted to `POST /__sandbox/faults`.

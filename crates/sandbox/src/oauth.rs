@@ -551,7 +551,7 @@ pub async fn access_token(
             ApiError::too_many_requests(1, state.limiter.config().retry_after_header)
                 .into_response(),
         ),
-        Some(FaultKind::Drop) | None => None,
+        Some(FaultKind::Drop | FaultKind::LostAnswer | FaultKind::StatusAfter) | None => None,
     };
     let now = state.clock.now();
     let account = state.account_claims();
@@ -574,9 +574,18 @@ pub async fn access_token(
         }
         Err(response) => (response.status().as_u16(), response),
     };
-    if fault.is_some_and(|f| f.kind == FaultKind::Drop) {
+    match fault.as_ref().map(|f| f.kind) {
         // The grant was issued; only its answer is lost on the way.
-        response.extensions_mut().insert(DropConnection);
+        Some(FaultKind::Drop | FaultKind::LostAnswer) => {
+            response.extensions_mut().insert(DropConnection);
+        }
+        // The grant was issued, then a gateway answered an error instead.
+        Some(FaultKind::StatusAfter) => {
+            let code = fault.as_ref().map_or(502, |f| f.status);
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+            response = ApiError::new(code, "Injected fault after the request was served").into_response();
+        }
+        _ => {}
     }
     if state.config.log_requests {
         eprintln!("POST /oauth2/access_token -> {status} [oauth]");

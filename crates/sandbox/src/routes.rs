@@ -78,6 +78,7 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
 
+    let mut after: Option<(FaultKind, u16)> = None;
     let response = 'decide: {
         if let Some(fault) = state.faults.take(method.as_str(), &path) {
             match fault.kind {
@@ -99,6 +100,9 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
                     break 'decide response;
                 }
                 FaultKind::Latency => tokio::time::sleep(Duration::from_millis(fault.ms)).await,
+                FaultKind::LostAnswer | FaultKind::StatusAfter => {
+                    after = Some((fault.kind, fault.status));
+                }
             }
         }
         let Some(caller) = caller else {
@@ -122,7 +126,19 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
         }
         let mut request = Request::from_parts(parts, Body::from(bytes));
         request.extensions_mut().insert(caller);
-        next.run(request).await
+        let served = next.run(request).await;
+        match after {
+            Some((FaultKind::LostAnswer, _)) => {
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.extensions_mut().insert(DropConnection);
+                response
+            }
+            Some((_, status)) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+                ApiError::new(status, "Injected fault after the request was served").into_response()
+            }
+            None => served,
+        }
     };
 
     let status = response.status().as_u16();

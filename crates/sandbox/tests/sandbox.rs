@@ -479,6 +479,37 @@ async fn fault_drop_closes_the_connection() {
     assert_eq!(sb.get("/api/v4/leads?limit=1").await.0, StatusCode::OK);
 }
 
+/// Sandbox contract (faults, `lost_answer` and `status_after`): the request is served — its task is
+/// written — but the client gets no answer, or an error status, so only a lookup can tell it happened.
+#[tokio::test]
+async fn faults_after_the_write_leave_the_task_created() {
+    let sb = Sandbox::start().await;
+    let count_tasks = |text: &'static str| {
+        let sb = &sb;
+        async move {
+            let (status, body) = sb.get("/api/v4/tasks?limit=250").await;
+            assert_eq!(status, StatusCode::OK);
+            let mut all = body["_embedded"]["tasks"].as_array().cloned().unwrap_or_default();
+            let mut page = 2;
+            while let (StatusCode::OK, more) = sb.get(&format!("/api/v4/tasks?limit=250&page={page}")).await {
+                all.extend(more["_embedded"]["tasks"].as_array().cloned().unwrap_or_default());
+                page += 1;
+            }
+            all.iter().filter(|t| t["text"] == text).count()
+        }
+    };
+    add_fault(&sb, json!({"method": "POST", "path": "/api/v4/tasks", "kind": "lost_answer"})).await;
+    let lost = json!([{"text": "written, answer lost", "complete_till": 1}]);
+    assert!(sb.api(Method::POST, "/api/v4/tasks").json(&lost).send().await.is_err());
+    assert_eq!(count_tasks("written, answer lost").await, 1);
+
+    add_fault(&sb, json!({"method": "POST", "path": "/api/v4/tasks", "kind": "status_after", "status": 502})).await;
+    let gateway = json!([{"text": "written, then 502", "complete_till": 1}]);
+    let (status, _) = sb.send(Method::POST, "/api/v4/tasks", gateway).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(count_tasks("written, then 502").await, 1);
+}
+
 /// Sandbox contract (reset): the fixture is rebuilt (empty or demo) while the admin token stays valid.
 #[tokio::test]
 async fn reset_rebuilds_the_fixture() {
