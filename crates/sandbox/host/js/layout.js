@@ -61,6 +61,10 @@ define(['jquery', 'underscore', 'lang', 'widgets/manager'], function ($, _, lang
           $('<div class="nav__menu__sub"></div>'))),
         $('<div class="nav__top"></div>').append(
           $('<div class="nav__top__title"></div>'),
+          // Quick links of the top bar: in-app links handled by the router, like the left menu.
+          $('<div class="nav__top__links"></div>').append(
+            $('<a class="nav__top__link js-navigate-link" href="/leads/list/"></a>').text(lang.t('menu.leads')),
+            $('<a class="nav__top__link js-navigate-link" href="/todo/line/"></a>').text(lang.t('menu.tasks'))),
           $('<div class="nav__top__user"></div>').text(user.name),
           $('<div class="nav__notifications"></div>').append(
             $('<button type="button" class="nav__notifications__bell"></button>').attr('title', lang.t('notifications.title'))

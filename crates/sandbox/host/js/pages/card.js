@@ -315,7 +315,11 @@ function ($, _, Backbone, http, format, lang, widgets) {
         $('<div class="card-top-name"></div>').append(
           $('<button type="button" class="card-back js-back-button js-card-back-button"></button>').attr('title', lang.t('common.back')).text('←'),
           $('<input type="text" class="card-top-name__input js-card-name" name="lead[NAME]">'),
-          $('<span class="card-top-name__id"></span>').text('#' + lead.id)),
+          $('<span class="card-top-name__id"></span>').text('#' + lead.id),
+          // As in amoCRM, the card names its pipeline as an in-app link back to the board.
+          $('<a class="card-top-name__pipeline js-navigate-link"></a>')
+            .attr('href', '/leads/pipeline/' + lead.pipeline_id)
+            .text((_.findWhere(format.pipelines(), { id: lead.pipeline_id }) || { name: '#' + lead.pipeline_id }).name)),
         $fields,
         $('<div class="card-buttons"></div>').append($saveButton,
           $('<button type="button" class="button-input js-card-cancel"></button>').text(lang.t('common.cancel')))
