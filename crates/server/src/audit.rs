@@ -52,7 +52,10 @@ pub struct Entry {
 }
 
 /// Records what an automation did (`at` is business time).
-pub async fn record(db: &Db, account_id: i64, entry: &Entry) -> Result<()> {
+pub async fn record<'e, E>(executor: E, account_id: i64, entry: &Entry) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query(
         "INSERT INTO audit_log (id, account_id, at, kind, deal_id, source, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -63,7 +66,7 @@ pub async fn record(db: &Db, account_id: i64, entry: &Entry) -> Result<()> {
     .bind(entry.deal_id)
     .bind(&entry.source)
     .bind(entry.detail.to_string())
-    .execute(&db.pool)
+    .execute(executor)
     .await?;
     Ok(())
 }

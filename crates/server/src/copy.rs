@@ -389,12 +389,20 @@ pub async fn apply_lead(
 }
 
 /// Replaces a lead's tags in the copy (after LeakGuard changed them in amoCRM).
-pub async fn set_tags(db: &Db, account_id: i64, lead_id: i64, tags: &[TagRow]) -> Result<()> {
+pub async fn set_tags<'e, E>(
+    executor: E,
+    account_id: i64,
+    lead_id: i64,
+    tags: &[TagRow],
+) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     sqlx::query("UPDATE leads SET tags = $1 WHERE account_id = $2 AND id = $3")
         .bind(serde_json::to_string(tags)?)
         .bind(account_id)
         .bind(lead_id)
-        .execute(&db.pool)
+        .execute(executor)
         .await?;
     Ok(())
 }

@@ -949,3 +949,34 @@ async fn the_schedule_catches_changes_whose_webhooks_were_lost() {
         sandbox.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_can_follow_the_sandbox_clock() {
+    let sandbox = sandbox().await;
+    sandbox
+        .state()
+        .clock
+        .set(leakguard_sandbox::clock::ClockMode::Fixed(msk(4, 9, 0)));
+    let db = fresh_db(&Backend::Sqlite).await;
+    let mut config = server_config(&db);
+    config.workers = 0;
+    config.clock = format!("sandbox:{}", sandbox.app_url());
+    let server = leakguard_server::start(config).await.unwrap();
+    assert_eq!(server.clock().now(), msk(4, 9, 0));
+    sandbox
+        .state()
+        .clock
+        .set(leakguard_sandbox::clock::ClockMode::Offset(7 * DAY));
+    let followed = wait_for(Duration::from_secs(5), || async {
+        let expected = leakguard_server::db::now_ms() / 1000 + 7 * DAY;
+        ((server.clock().now() - expected).abs() <= 2).then_some(())
+    })
+    .await;
+    assert!(
+        followed.is_some(),
+        "the server kept {}",
+        server.clock().now()
+    );
+    server.shutdown().await;
+    sandbox.shutdown().await;
+}

@@ -77,6 +77,8 @@ async fn scan_demo(deals: usize, real_limits: bool) {
     // No workers: the webhooks the pass's tags cause would start reconciliations of their own
     // and blur the counts; the test runs the scans and the pass itself.
     config.workers = 0;
+    // A page of the demo's event feed can take the debug-built sandbox a few seconds.
+    config.lease_seconds = 120;
     if !real_limits {
         config.rate_limit_per_second = 100_000;
     }

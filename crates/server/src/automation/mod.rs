@@ -209,6 +209,8 @@ async fn apply_tags(
         TagChange::Add => "stuck_tag_added",
         TagChange::Remove => "stuck_tag_removed",
     };
+    // The copy and the audit log of the whole batch in one transaction.
+    let mut tx = ctx.db.begin_write().await.map_err(|e| internal(e.into()))?;
     for &id in ids {
         let Some(lead) = by_id.get(&id) else { continue };
         let mut tags: Vec<TagRow> = lead
@@ -223,7 +225,7 @@ async fn apply_tags(
                 name: tag.to_owned(),
             });
         }
-        copy::set_tags(&ctx.db, account_id, id, &tags)
+        copy::set_tags(&mut *tx, account_id, id, &tags)
             .await
             .map_err(internal)?;
         let entry = Entry {
@@ -233,10 +235,11 @@ async fn apply_tags(
             source: audit::SOURCE_UNKNOWN.into(),
             detail: json!({ "tag": tag, "stage_since": lead.stage_since }),
         };
-        audit::record(&ctx.db, account_id, &entry)
+        audit::record(&mut *tx, account_id, &entry)
             .await
             .map_err(internal)?;
     }
+    tx.commit().await.map_err(|e| internal(e.into()))?;
     Ok(())
 }
 
@@ -390,7 +393,7 @@ async fn execute(
         source,
         detail,
     };
-    audit::record(&ctx.db, account_id, &entry)
+    audit::record(&ctx.db.pool, account_id, &entry)
         .await
         .map_err(internal)?;
     effects::finish(&ctx.db, &key, 0).await

@@ -93,13 +93,18 @@ pub fn plan(
             if let Some(change) = stuck_tag_change(state, has_tag) {
                 actions.push(Action::Tag { lead_id, change });
             }
-            if let (StuckState::Escalate { .. }, true) = (state, escalates) {
-                actions.push(Action::Escalate {
-                    lead_id,
-                    cause: EscalationCause::Stuck {
-                        stage_since: lead.stage_since,
-                    },
-                });
+            // Like the watchdog, escalation is for breaches that begin after the automations
+            // started: deals past the limit on the first scan are left to the queue, not turned
+            // into a flood of supervisor tasks.
+            if let StuckState::Escalate { since } = state {
+                if escalates && since >= moment.automation_from {
+                    actions.push(Action::Escalate {
+                        lead_id,
+                        cause: EscalationCause::Stuck {
+                            stage_since: lead.stage_since,
+                        },
+                    });
+                }
             }
         }
 
@@ -123,14 +128,17 @@ pub fn plan(
                         now,
                         account,
                     );
-                    if let OverdueEscalation::Due { .. } = due {
-                        actions.push(Action::Escalate {
-                            lead_id,
-                            cause: EscalationCause::OverdueTask {
-                                task_id: task.id as u64,
-                                complete_till: task.complete_till,
-                            },
-                        });
+                    match due {
+                        OverdueEscalation::Due { since } if since >= moment.automation_from => {
+                            actions.push(Action::Escalate {
+                                lead_id,
+                                cause: EscalationCause::OverdueTask {
+                                    task_id: task.id as u64,
+                                    complete_till: task.complete_till,
+                                },
+                            })
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -321,5 +329,15 @@ mod tests {
                 complete_till: MONDAY + 3600
             }
         }));
+        // A deal already past the escalation limit when the automations started is only tagged.
+        let old = [lead(2, 20, MONDAY - 30 * DAY)];
+        let tasks = [task(8, 2, MONDAY + 30 * DAY)];
+        assert_eq!(
+            run(&old, &tasks, &settings, now),
+            vec![Action::Tag {
+                lead_id: 2,
+                change: TagChange::Add
+            }]
+        );
     }
 }
