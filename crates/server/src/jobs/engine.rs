@@ -32,6 +32,9 @@ pub struct EngineConfig {
 
 /// Finished jobs are kept this long (their dedup keys guard against re-enqueueing meanwhile).
 pub const KEEP_DONE_JOBS_MS: i64 = 2 * 86_400_000;
+/// Webhook events are kept this long: amoCRM's last retry comes within two hours (§11.3), so a
+/// week of dedup keys is plenty.
+pub const KEEP_WEBHOOK_EVENTS_MS: i64 = 7 * 86_400_000;
 
 /// Starts the workers and the scheduler; they stop when `shutdown` turns true, each after its current job.
 /// With `workers == 0` nothing starts: the instance only serves HTTP (and enqueues).
@@ -205,6 +208,11 @@ async fn schedule(
         }
         if let Err(error) = queue::purge_done(&ctx.db, now - KEEP_DONE_JOBS_MS).await {
             tracing::warn!(%error, "purging finished jobs failed");
+        }
+        if let Err(error) =
+            crate::webhook::purge_before(&ctx.db, now - KEEP_WEBHOOK_EVENTS_MS).await
+        {
+            tracing::warn!(%error, "purging old webhook events failed");
         }
         let next = every
             .iter()

@@ -177,6 +177,15 @@ async fn record(
     Ok(receipt)
 }
 
+/// Deletes webhook events received before `before_ms` (their redeliveries stopped long ago).
+pub async fn purge_before(db: &crate::db::Db, before_ms: i64) -> anyhow::Result<u64> {
+    let done = sqlx::query("DELETE FROM webhook_events WHERE received_at < $1")
+        .bind(before_ms)
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The most recent events of one account, newest first, for `/api/events`.
 pub async fn recent_of_account(
     db: &crate::db::Db,
