@@ -35,6 +35,8 @@ pub const KEEP_DONE_JOBS_MS: i64 = 2 * 86_400_000;
 /// Webhook events are kept this long: amoCRM's last retry comes within two hours (§11.3), so a
 /// week of dedup keys is plenty.
 pub const KEEP_WEBHOOK_EVENTS_MS: i64 = 7 * 86_400_000;
+/// How often old jobs and events are purged.
+const PURGE_EVERY_MS: i64 = 3_600_000;
 
 /// Starts the workers and the scheduler; they stop when `shutdown` turns true, each after its current job.
 /// With `workers == 0` nothing starts: the instance only serves HTTP (and enqueues).
@@ -184,6 +186,7 @@ async fn schedule(
         (ACCOUNT_DELTA, config.sync_interval_ms.max(1)),
         (AUTOMATION_PASS, config.automation_interval_ms.max(1)),
     ];
+    let mut last_purge = 0;
     while !*shutdown.borrow() {
         let now = now_ms();
         match accounts::installed(&ctx.db).await {
