@@ -53,6 +53,8 @@ pub(crate) struct Card {
     pub(crate) user: UserContext,
     pub(crate) book: RefCell<TaskBook>,
     pub(crate) guard: Guard,
+    /// The refusal picker, after the panel in the widget block.
+    pub(crate) refusals: crate::refusal::Refusals,
 }
 
 impl CardApp {
@@ -97,10 +99,12 @@ impl CardApp {
             last_error: Cell::new(None),
             book: RefCell::new(TaskBook::default()),
             guard: Guard::new(&code, reopen),
+            refusals: crate::refusal::Refusals::new(&body)?,
         };
         let card = Rc::new(card);
         if lead_id > 0 {
             guard::attach(&card);
+            crate::refusal::attach(&card);
             if reopen {
                 guard::record(&card, AuditEvent::ReturnedAfterBack);
             }

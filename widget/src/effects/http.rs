@@ -6,7 +6,10 @@
 
 use std::cell::RefCell;
 
-use amo_api::{NewTask, Page, Pipeline, Problem, Saved, Task, TasksQuery};
+use amo_api::{
+    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Pipeline, Problem,
+    Saved, Task, TasksQuery,
+};
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
 use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
@@ -232,4 +235,90 @@ async fn wait_for_slot() {
             Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
         }
     }
+}
+
+/// Serializes a request body as amoCRM's JSON.
+fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, HttpError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let body = value
+        .serialize(&serializer)
+        .map_err(|_| HttpError::Malformed)?;
+    js_sys::JSON::stringify(&body)
+        .map(String::from)
+        .map_err(|_| HttpError::Malformed)
+}
+
+/// The id of the first saved item of a create answer (`_embedded.<collection>[0].id`).
+fn first_saved<T>(answer: Option<JsValue>) -> Result<u64, HttpError>
+where
+    Page<Saved<T>>: serde::de::DeserializeOwned,
+{
+    let page: Page<Saved<T>> = serde_wasm_bindgen::from_value(answer.ok_or(HttpError::Malformed)?)
+        .map_err(|_| HttpError::Malformed)?;
+    page.items
+        .first()
+        .map(|saved| saved.id)
+        .ok_or(HttpError::Malformed)
+}
+
+/// Updates one lead (`PATCH /api/v4/leads/{id}`); a refusal sends status 143, pipeline and reason together.
+pub async fn patch_lead(
+    lead_id: u64,
+    patch: &LeadPatch,
+    signal: &AbortSignal,
+) -> Result<(), HttpError> {
+    let body = json_body(patch)?;
+    request_json(
+        "PATCH",
+        &format!("{}/{lead_id}", LeadsQuery::PATH),
+        Some(&body),
+        signal,
+    )
+    .await
+    .map(drop)
+}
+
+/// Adds a note to a lead (`POST /api/v4/leads/{id}/notes`) and answers its id.
+pub async fn add_lead_note(
+    lead_id: u64,
+    note: &NewNote,
+    signal: &AbortSignal,
+) -> Result<u64, HttpError> {
+    let body = json_body(&[note])?;
+    let url = format!("{}/{lead_id}/notes", LeadsQuery::PATH);
+    first_saved::<Note>(request_json("POST", &url, Some(&body), signal).await?)
+}
+
+/// The notes of a lead, every page of them (to find a note an earlier attempt may have added).
+pub async fn lead_notes(lead_id: u64, signal: &AbortSignal) -> Result<Vec<Note>, HttpError> {
+    get_all(
+        format!("{}/{lead_id}/notes?limit=250", LeadsQuery::PATH),
+        signal,
+    )
+    .await
+}
+
+/// Creates one lead (`POST /api/v4/leads` with an array body) and answers its id.
+pub async fn create_lead(lead: &NewLead, signal: &AbortSignal) -> Result<u64, HttpError> {
+    let body = json_body(&[lead])?;
+    first_saved::<Lead>(request_json("POST", LeadsQuery::PATH, Some(&body), signal).await?)
+}
+
+/// The leads a query selects, every page of them.
+pub async fn leads(query: &LeadsQuery, signal: &AbortSignal) -> Result<Vec<Lead>, HttpError> {
+    get_all(query.to_path(), signal).await
+}
+
+/// The account's loss reasons (`GET /api/v4/leads/loss_reasons`).
+pub async fn loss_reasons(signal: &AbortSignal) -> Result<Vec<LossReason>, HttpError> {
+    get_all(format!("{}/loss_reasons", LeadsQuery::PATH), signal).await
+}
+
+/// One lead with its linked contacts (`GET /api/v4/leads/{id}?with=contacts`); the company comes without asking.
+pub async fn lead_with_contacts(lead_id: u64, signal: &AbortSignal) -> Result<Lead, HttpError> {
+    let url = format!("{}/{lead_id}?with=contacts", LeadsQuery::PATH);
+    let body = request_json("GET", &url, None, signal)
+        .await?
+        .ok_or(HttpError::Malformed)?;
+    serde_wasm_bindgen::from_value(body).map_err(|_| HttpError::Malformed)
 }

@@ -294,6 +294,12 @@ fn exit_held(card: &Rc<Card>, proceed: js_sys::Function) {
     open_dialog(card, Reason::Leaving);
 }
 
+/// Lets the next change to `stage` through unheld: the refusal picker putting back a move to "lost"
+/// it holds until a reason is chosen (a refusal is never trapped by the guard).
+pub(crate) fn let_through(card: &Card, stage: StageRef) {
+    card.guard.stage_pass.set(Some(stage));
+}
+
 /// The card model changed: a move to an open stage without a next task is reverted and held.
 fn stage_changed(card: &Rc<Card>) {
     let Some(previous) = host::stage_change() else {
