@@ -1,6 +1,6 @@
 //! The job engine: workers that lease due jobs, keep their lease alive while running them and
 //! record the outcome, plus the scheduler that enqueues each installed account's full scan,
-//! reconciliation and automation pass, and purges old finished jobs.
+//! reconciliation and automation pass, and purges old finished jobs and webhook events.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,13 +209,16 @@ async fn schedule(
             }
             Err(error) => tracing::error!(%error, "listing accounts failed"),
         }
-        if let Err(error) = queue::purge_done(&ctx.db, now - KEEP_DONE_JOBS_MS).await {
-            tracing::warn!(%error, "purging finished jobs failed");
-        }
-        if let Err(error) =
-            crate::webhook::purge_before(&ctx.db, now - KEEP_WEBHOOK_EVENTS_MS).await
-        {
-            tracing::warn!(%error, "purging old webhook events failed");
+        if now - last_purge >= PURGE_EVERY_MS {
+            last_purge = now;
+            if let Err(error) = queue::purge_done(&ctx.db, now - KEEP_DONE_JOBS_MS).await {
+                tracing::warn!(%error, "purging finished jobs failed");
+            }
+            if let Err(error) =
+                crate::webhook::purge_before(&ctx.db, now - KEEP_WEBHOOK_EVENTS_MS).await
+            {
+                tracing::warn!(%error, "purging old webhook events failed");
+            }
         }
         let next = every
             .iter()
