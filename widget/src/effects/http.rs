@@ -7,8 +7,8 @@
 use std::cell::RefCell;
 
 use amo_api::{
-    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Pipeline, Problem,
-    Saved, Task, TasksQuery,
+    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Pipeline,
+    Problem, Saved, Task, TasksQuery,
 };
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
