@@ -4,6 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::data::Person;
 
@@ -39,6 +40,57 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn constant(this: &App, key: &str) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function authorized_ajax(widget, method, url, body) {
+  return new Promise(function (resolve) {
+    var settings = { url: url, type: method, dataType: 'text', timeout: 30000 };
+    if (body !== undefined && body !== null) {
+      settings.data = body;
+      settings.contentType = 'application/json';
+    }
+    var request;
+    try {
+      request = widget.$authorizedAjax(settings);
+    } catch (error) {
+      resolve({ status: 0, body: '' });
+      return;
+    }
+    request.then(function (data, _text, xhr) {
+      resolve({ status: (xhr && xhr.status) || 200, body: typeof data === 'string' ? data : '' });
+    }, function (xhr) {
+      resolve({ status: (xhr && xhr.status) || 0, body: (xhr && xhr.responseText) || '' });
+    });
+  });
+}
+"#)]
+extern "C" {
+    /// `widget.$authorizedAjax(settings)` (a jQuery Deferred) as a Promise of `{status, body}`
+    /// that always resolves: status 0 means no answer at all.
+    fn authorized_ajax(widget: &Widget, method: &str, url: &str, body: JsValue) -> js_sys::Promise;
+}
+
+/// A request to the LeakGuard backend through amoCRM's `$authorizedAjax`, which adds the
+/// widget's one-time `X-Auth-Token`: the HTTP status (0 when nothing came back) and the body.
+pub async fn authorized(
+    widget: &Widget,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> (u16, String) {
+    let body = body.map_or(JsValue::NULL, JsValue::from_str);
+    let Ok(answer) = JsFuture::from(authorized_ajax(widget, method, url, body)).await else {
+        return (0, String::new());
+    };
+    let status = prop(&answer, "status")
+        .as_f64()
+        .filter(|s| (0.0..1000.0).contains(s))
+        .map_or(0, |s| s as u16);
+    (
+        status,
+        prop(&answer, "body").as_string().unwrap_or_default(),
+    )
 }
 
 /// Reads a property of `value` when it is an object, and `undefined` otherwise.

@@ -9,6 +9,7 @@
 //! The metrics themselves are the core's (`leakguard_core::metrics`); this crate loads the data
 //! ([`load`], [`plan`], [`scope`], [`data`]), describes the view ([`report`], [`chart`]) and exports it ([`export`]).
 
+mod backend;
 pub mod chart;
 pub mod compute;
 pub mod data;

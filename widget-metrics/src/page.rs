@@ -15,6 +15,7 @@ use leakguard_core::text::interpolate;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, Document, Element, HtmlInputElement, HtmlSelectElement};
 
+use crate::backend::Backend;
 use crate::compute::Context;
 use crate::data::{Dataset, Directory};
 use crate::dom::{self, Listener, Owned};
@@ -27,19 +28,31 @@ use crate::report::{self, Cell, Locale, Report, Table};
 use crate::scope::{Preset, Scope};
 use crate::{chart, effects};
 
+mod qc;
+
 /// How many deals a list shows before "show more".
 const DRILL_PAGE: usize = 100;
 
 /// Where the numbers come from.
-///
-/// Not yet: when the backend is installed, the page will ask `crates/server` for the same
-/// report over its synced copy, `GET <backend>/api/metrics?from=&to=&pipeline=&manager=&group=`
-/// with the widget's `X-Auth-Token` (`self.$authorizedAjax`), and show the copy's sync time from
-/// `GET <backend>/api/sync` as the freshness; the widget's settings do not name a backend yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricsSource {
     /// Read amoCRM's API from the browser and compute here.
     Browser,
+    /// Ask the LeakGuard backend, which computes the same core metrics over its synced copy
+    /// (`GET <backend>/api/metrics`), answering at once.
+    Backend,
+}
+
+/// What the page knows about the LeakGuard backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BackendState {
+    /// The settings name no backend.
+    Absent,
+    Checking,
+    Installed,
+    NotInstalled,
+    /// It did not answer as documented; the page computes in the browser instead.
+    Failed(HttpError),
 }
 
 /// What the page is doing.
@@ -108,6 +121,12 @@ struct State {
     loaded_at: i64,
     /// The open deal list: its drill index and how many rows are shown.
     drill: Option<(usize, usize)>,
+    /// Reads the deals of a backend-served drill-down list from amoCRM.
+    drill_load: Option<AbortController>,
+    backend: BackendState,
+    /// How old the backend's copy was when it served the report (seconds; `None` before its first sync).
+    served: Option<(Option<i64>, Option<i64>)>,
+    qc: qc::QcState,
 }
 
 /// The mounted page.
@@ -120,8 +139,21 @@ pub struct Page {
     context: Context<ZoneOffsets>,
     lang: Lang,
     origin: String,
-    source: MetricsSource,
+    source: std::cell::Cell<MetricsSource>,
+    backend: Option<Backend>,
     state: RefCell<State>,
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        let state = self.state.get_mut();
+        for load in [state.load.take(), state.drill_load.take()]
+            .into_iter()
+            .flatten()
+        {
+            load.abort();
+        }
+    }
 }
 
 impl Locale for Page {
@@ -145,6 +177,7 @@ impl Page {
         let account = host::account();
         let language = host::language();
         let lang = Lang::from_code(language.as_deref().unwrap_or("en"));
+        let backend = Backend::from_settings(&widget);
         let root = dom::element("div", "leakguard-metrics")?;
         root.set_attribute("data-leakguard-metrics", "")?;
         root.set_attribute("aria-busy", "true")?;
@@ -167,8 +200,16 @@ impl Page {
             listeners: RefCell::new(Vec::new()),
             lang,
             origin: host::origin(),
-            source: MetricsSource::Browser,
+            source: std::cell::Cell::new(MetricsSource::Browser),
             state: RefCell::new(State {
+                drill_load: None,
+                backend: if backend.is_some() {
+                    BackendState::Checking
+                } else {
+                    BackendState::Absent
+                },
+                served: None,
+                qc: qc::QcState::default(),
                 directory: None,
                 form: Form::default(),
                 phase: Phase::Starting,
@@ -183,6 +224,7 @@ impl Page {
                 loaded_at: 0,
                 drill: None,
             }),
+            backend,
         });
         page.skeleton()?;
         let weak = Rc::downgrade(&page);
@@ -194,9 +236,17 @@ impl Page {
                 }
             }
         });
-        let on_change = dom::on(page.root.element(), "change", move |_| {
+        let on_change = dom::on(page.root.element(), "change", move |event| {
+            // Only the filter form reloads; the queue's own fields do not.
+            let in_filters = event
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|t| t.closest("[data-part=\"filters\"]").ok().flatten())
+                .is_some();
             if let Some(page) = weak.upgrade() {
-                page.apply(false);
+                if in_filters {
+                    page.apply(false);
+                }
             }
         });
         page.listeners.borrow_mut().extend([on_click, on_change]);
@@ -218,7 +268,7 @@ impl Page {
     /// The page's fixed parts, filled in later.
     fn skeleton(&self) -> Result<(), JsValue> {
         let root = self.root.element();
-        for part in ["filters", "status", "tiles", "drill", "sections"] {
+        for part in ["filters", "status", "tiles", "drill", "sections", "qc"] {
             let element = dom::element("div", &format!("leakguard-metrics__{part}"))?;
             element.set_attribute("data-part", part)?;
             dom::append(root, &element)?;
@@ -243,9 +293,26 @@ impl Page {
         let signal = controller.signal();
         self.state.borrow_mut().load = Some(controller);
         let weak = Rc::downgrade(self);
+        let backend = self.backend.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            // The backend, when the settings name one, is asked first whether it serves this account.
+            let installed = match &backend {
+                Some(backend) => Some(backend.installed().await),
+                None => None,
+            };
             let answer = load::directory(&signal).await;
             let Some(page) = weak.upgrade() else { return };
+            let state = match installed {
+                None => BackendState::Absent,
+                Some(Ok(true)) => BackendState::Installed,
+                Some(Ok(false)) => BackendState::NotInstalled,
+                Some(Err(error)) => BackendState::Failed(error),
+            };
+            page.state.borrow_mut().backend = state;
+            if state == BackendState::Installed {
+                page.source.set(MetricsSource::Backend);
+            }
+            page.load_queue();
             match answer {
                 Ok((pipelines, reasons)) => {
                     let directory =
@@ -290,6 +357,10 @@ impl Page {
             return;
         }
         let filter = self.filter(&form, now);
+        if self.source.get() == MetricsSource::Backend {
+            self.load_backend(filter);
+            return;
+        }
         let wanted = Scope::for_filter(&filter, |group| directory.members(group));
         let covered = {
             let state = self.state.borrow();
@@ -369,16 +440,165 @@ impl Page {
         });
     }
 
-    /// Computes and draws the report of `filter` from the loaded data.
-    fn show(&self, filter: Filter, now: i64) {
-        let (metrics, directory): (KeyMetrics, Rc<Directory>) = {
+    /// Asks the backend for the report of `filter`; on any failure the page says so and loads
+    /// from amoCRM in the browser instead.
+    fn load_backend(self: &Rc<Self>, filter: Filter) {
+        let Some(backend) = self.backend.clone() else {
+            return;
+        };
+        let Ok(controller) = AbortController::new() else {
+            return;
+        };
+        let signal = controller.signal();
+        let generation = {
+            let mut state = self.state.borrow_mut();
+            if let Some(previous) = state.load.replace(controller) {
+                previous.abort();
+            }
+            state.generation += 1;
+            state.drill = None;
+            state.generation
+        };
+        self.set_phase(Phase::Loading(Progress::default()));
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = backend.metrics(&filter).await;
+            let Some(page) = weak.upgrade() else { return };
+            if page.state.borrow().generation != generation {
+                return;
+            }
+            page.state.borrow_mut().load = None;
+            if signal.aborted() {
+                page.set_phase(Phase::Cancelled);
+                return;
+            }
+            match answer {
+                Ok(served) => {
+                    {
+                        let mut state = page.state.borrow_mut();
+                        // The browser's data no longer matches what is shown: a switch back reloads.
+                        state.data = Rc::new(RefCell::new(Dataset::default()));
+                        state.index.clear();
+                        state.loaded = None;
+                        state.served = Some((served.age(), served.synced_at));
+                        state.loaded_at = effects::now_unix();
+                        state.phase = Phase::Ready { cut: false };
+                    }
+                    page.show_metrics(served.metrics, filter, effects::now_unix());
+                }
+                Err(error) => {
+                    page.state.borrow_mut().backend = BackendState::Failed(error);
+                    page.source.set(MetricsSource::Browser);
+                    page.apply(true);
+                }
+            }
+        });
+    }
+
+    /// Reads the deals of the open backend-served list that amoCRM has not given the page yet.
+    fn load_drill_deals(self: &Rc<Self>) {
+        let ids: Vec<u64> = {
             let state = self.state.borrow();
-            let Some(directory) = state.directory.clone() else {
+            let (Some((drill, shown)), Some(report)) = (state.drill, &state.report) else {
                 return;
             };
+            report.drills[drill]
+                .deal_ids
+                .iter()
+                .take(shown)
+                .filter(|id| !state.index.contains_key(id))
+                .copied()
+                .collect()
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let Ok(controller) = AbortController::new() else {
+            return;
+        };
+        let signal = controller.signal();
+        if let Some(previous) = self.state.borrow_mut().drill_load.replace(controller) {
+            previous.abort();
+        }
+        self.flash_drill_loading();
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut deals = Vec::new();
+            let mut failure = None;
+            for chunk in ids.chunks(250) {
+                let query = amo_api::query::LeadsQuery {
+                    ids: chunk.to_vec(),
+                    limit: Some(250),
+                    ..Default::default()
+                };
+                match crate::http::get_bytes(&query.to_path(), &signal).await {
+                    Ok(body) => {
+                        let page: Result<amo_api::Page<amo_api::Lead>, _> = match body {
+                            Some(body) => serde_json::from_slice(&body),
+                            None => Ok(amo_api::Page::default()),
+                        };
+                        match page {
+                            Ok(page) => {
+                                deals.extend(page.items.into_iter().map(crate::data::deal_of))
+                            }
+                            Err(_) => failure = Some(HttpError::Malformed),
+                        }
+                    }
+                    Err(error) => failure = Some(error),
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            let Some(page) = weak.upgrade() else { return };
+            {
+                let mut state = page.state.borrow_mut();
+                state.drill_load = None;
+                let data = state.data.clone();
+                let mut data = data.borrow_mut();
+                for deal in deals {
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        state.index.entry(deal.id)
+                    {
+                        slot.insert(data.deals.len());
+                        data.deals.push(deal);
+                    }
+                }
+            }
+            page.draw_drill().ok();
+            if let Some(error) = failure {
+                if !signal.aborted() {
+                    page.flash(&interpolate(
+                        &page.widget.text(error_key(error)),
+                        &[("status", &status_of(error))],
+                    ));
+                }
+            }
+        });
+    }
+
+    /// Says in the open list that its deals are being read.
+    fn flash_drill_loading(&self) {
+        if let Ok(line) = dom::text("p", "leakguard-metrics__note", &self.t("drill_loading")) {
+            line.set_attribute("data-drill-loading", "").ok();
+            self.part("drill").append_child(&line).ok();
+        }
+    }
+
+    /// Computes and draws the report of `filter` from the loaded data.
+    fn show(&self, filter: Filter, now: i64) {
+        let metrics: KeyMetrics = {
+            let state = self.state.borrow();
             let data = state.data.borrow();
-            let metrics = self.context.compute(&data, &filter, now);
-            (metrics, directory)
+            self.context.compute(&data, &filter, now)
+        };
+        self.show_metrics(metrics, filter, now);
+    }
+
+    /// Draws the report of `metrics`, computed here or served by the backend.
+    fn show_metrics(&self, metrics: KeyMetrics, filter: Filter, now: i64) {
+        let Some(directory) = self.state.borrow().directory.clone() else {
+            return;
         };
         let report = report::report(&metrics, &directory, false, self);
         {
@@ -440,6 +660,9 @@ impl Page {
                 if let Ok(index) = attribute("data-drill").parse() {
                     self.state.borrow_mut().drill = Some((index, DRILL_PAGE));
                     self.draw_drill().ok();
+                    if self.source.get() == MetricsSource::Backend {
+                        self.load_drill_deals();
+                    }
                     self.part("drill").scroll_into_view();
                 }
             }
@@ -448,6 +671,17 @@ impl Page {
                     *shown += DRILL_PAGE;
                 }
                 self.draw_drill().ok();
+                if self.source.get() == MetricsSource::Backend {
+                    self.load_drill_deals();
+                }
+            }
+            "recompute" => {
+                self.source.set(MetricsSource::Browser);
+                self.apply(true);
+            }
+            "use-backend" => {
+                self.source.set(MetricsSource::Backend);
+                self.apply(true);
             }
             "close" => {
                 self.state.borrow_mut().drill = None;
@@ -458,6 +692,7 @@ impl Page {
                     self.export(table, &attribute("data-format"));
                 }
             }
+            action if action.starts_with("qc-") => self.qc_clicked(action, &button),
             _ => {}
         }
     }
@@ -666,6 +901,32 @@ impl Page {
         )?;
         let part = self.part("status");
         part.set_text_content(None);
+        let source = self.source.get();
+        root.set_attribute(
+            "data-source",
+            match source {
+                MetricsSource::Browser => "browser",
+                MetricsSource::Backend => "backend",
+            },
+        )?;
+        let notice = match state.backend {
+            BackendState::NotInstalled => Some(self.t("backend_not_installed")),
+            BackendState::Failed(error) => Some(interpolate(
+                &self.t("backend_failed"),
+                &[("status", &backend_status(error))],
+            )),
+            BackendState::Absent | BackendState::Checking | BackendState::Installed => None,
+        };
+        if let (Some(notice), MetricsSource::Browser) = (notice, source) {
+            let line = dom::text(
+                "p",
+                "leakguard-metrics__message leakguard-metrics__message--alert",
+                &notice,
+            )?;
+            line.set_attribute("data-backend-notice", "")?;
+            line.set_attribute("role", "alert")?;
+            dom::append(&part, &line)?;
+        }
         match &state.phase {
             Phase::Starting | Phase::Loading(_) => {
                 let progress = match state.phase {
@@ -689,20 +950,53 @@ impl Page {
                 dom::append(&part, &button(&self.t("cancel"), "cancel")?)?;
             }
             Phase::Ready { cut } => {
-                let line = dom::text(
-                    "p",
-                    "leakguard-metrics__freshness",
-                    &interpolate(
-                        &self.t("loaded_at"),
-                        &[("date", &self.formats.date(state.loaded_at))],
-                    ),
-                )?;
-                dom::append(&part, &line)?;
-                let MetricsSource::Browser = self.source;
-                dom::append(
-                    &part,
-                    &dom::text("p", "leakguard-metrics__source", &self.t("source_browser"))?,
-                )?;
+                match (source, state.served) {
+                    (MetricsSource::Backend, Some((age, synced_at))) => {
+                        let text = match age {
+                            Some(age) => {
+                                interpolate(&self.t("synced_ago"), &[("age", &self.age(age))])
+                            }
+                            None => self.t("synced_never"),
+                        };
+                        let line = dom::text("p", "leakguard-metrics__freshness", &text)?;
+                        line.set_attribute("data-freshness", "")?;
+                        if let Some(at) = synced_at {
+                            line.set_attribute("data-synced-at", &at.to_string())?;
+                        }
+                        dom::append(&part, &line)?;
+                        dom::append(
+                            &part,
+                            &dom::text(
+                                "p",
+                                "leakguard-metrics__source",
+                                &self.t("source_backend"),
+                            )?,
+                        )?;
+                        dom::append(&part, &button(&self.t("recompute"), "recompute")?)?;
+                    }
+                    _ => {
+                        let line = dom::text(
+                            "p",
+                            "leakguard-metrics__freshness",
+                            &interpolate(
+                                &self.t("loaded_at"),
+                                &[("date", &self.formats.date(state.loaded_at))],
+                            ),
+                        )?;
+                        dom::append(&part, &line)?;
+                        dom::append(
+                            &part,
+                            &dom::text(
+                                "p",
+                                "leakguard-metrics__source",
+                                &self.t("source_browser"),
+                            )?,
+                        )?;
+                        if state.backend == BackendState::Installed {
+                            dom::append(&part, &button(&self.t("use_backend"), "use-backend")?)?;
+                        }
+                    }
+                }
                 if *cut {
                     dom::append(
                         &part,
@@ -931,6 +1225,15 @@ fn error_key(error: HttpError) -> &'static str {
         HttpError::Status(403) => "ui.metrics.forbidden",
         HttpError::Status(429) => "ui.error.rate_limited",
         HttpError::Status(_) => "ui.error.http",
+    }
+}
+
+/// What went wrong with the backend, for the `{status}` of its notice.
+fn backend_status(error: HttpError) -> String {
+    match error {
+        HttpError::Status(status) => status.to_string(),
+        HttpError::Network => "network".to_owned(),
+        HttpError::Malformed => "malformed".to_owned(),
     }
 }
 
