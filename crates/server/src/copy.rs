@@ -283,10 +283,12 @@ pub async fn apply_lead(
                 .execute(&mut **tx)
                 .await?;
         }
-        // An older write loses; a redelivered hook of the stored version changes nothing, while an
-        // API read of it confirms the row (and brings what hooks do not carry, like `closed_at`).
-        let same_hook = !facts.from_api && facts.updated_at == old.updated_at;
-        if facts.updated_at < old.updated_at || same_hook {
+        // An older write loses. Of writes with the same `updated_at` (two changes within one
+        // second), an API read confirms the row and wins, and hooks apply in the order they came
+        // until a read confirmed that version.
+        let confirmed_version =
+            !facts.from_api && facts.updated_at == old.updated_at && old.confirmed;
+        if facts.updated_at < old.updated_at || confirmed_version {
             return Ok(Applied::default());
         }
     }
@@ -358,7 +360,7 @@ pub async fn apply_lead(
          confirmed = excluded.confirmed, scan_id = CASE WHEN excluded.scan_id > 0 \
          THEN excluded.scan_id ELSE leads.scan_id END \
          WHERE leads.updated_at < excluded.updated_at \
-         OR (leads.updated_at = excluded.updated_at AND excluded.confirmed = 1)",
+         OR (leads.updated_at = excluded.updated_at AND (excluded.confirmed = 1 OR leads.confirmed = 0))",
     )
     .bind(account_id)
     .bind(facts.id)
