@@ -25,10 +25,11 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const RUNTIME_FILES: [&str; 3] = ["script.js", "leakguard.js", "leakguard_bg.wasm"];
 
 /// The wasm modules of the archive: `(package, wasm-bindgen name)`. The first runs everywhere;
-/// the others are imported on demand (the key-metrics page, then its XLSX export) and are kept
-/// out of the runtime total.
-pub const MODULES: [(&str, &str); 3] = [
+/// the others are imported on demand (the settings form in the settings modal, the key-metrics
+/// page, then its XLSX export) and are kept out of the runtime total.
+pub const MODULES: [(&str, &str); 4] = [
     ("leakguard-widget", "leakguard"),
+    ("leakguard-settings", "leakguard_settings"),
     ("leakguard-metrics", "leakguard_metrics"),
     ("leakguard-export", "leakguard_export"),
 ];

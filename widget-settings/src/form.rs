@@ -1,4 +1,4 @@
-//! The settings form as plain values: what its controls hold, how that becomes the next-step settings,
+//! The next-step section of the settings form as plain values: what its controls hold, how that becomes the next-step settings,
 //! and how the core's validation problems read to an admin.
 
 use leakguard_core::deal::StageRef;
@@ -7,7 +7,11 @@ use leakguard_core::settings::{
 };
 use leakguard_core::text::interpolate;
 
-use crate::render::Texts;
+/// What the form needs from its surroundings: the language file.
+pub trait Texts {
+    /// The text of a dotted `ui.*` key in the user's language.
+    fn text(&self, key: &str) -> String;
+}
 
 /// The label keys an admin can pick for a preset (the last one counts working days with `{count}`).
 pub const PRESET_LABELS: [&str; 4] = [
@@ -120,16 +124,27 @@ pub fn apply(values: &FormValues, settings: &mut NextStepSettings) {
     };
 }
 
-/// The i18n key naming the form field a problem path belongs to, if the form shows it.
+/// The i18n key naming the form field (or section) a problem path belongs to, if the form shows it.
 fn field_key(path: &str) -> Option<&'static str> {
-    let rest = path.strip_prefix("next_step.")?;
-    let field = rest.split(['.', '[']).next()?;
-    Some(match field {
-        "scope" => "ui.settings.scope",
-        "exempt_users" => "ui.settings.exempt_users",
-        "exempt_groups" => "ui.settings.exempt_groups",
-        "default_time" => "ui.settings.default_time",
-        "presets" => "ui.settings.presets",
+    let (section, rest) = path.split_once('.').unwrap_or((path, ""));
+    let field = rest.split(['.', '[']).next().unwrap_or_default();
+    Some(match (section, field) {
+        ("next_step", "scope") => "ui.settings.scope",
+        ("next_step", "exempt_users") => "ui.settings.exempt_users",
+        ("next_step", "exempt_groups") => "ui.settings.exempt_groups",
+        ("next_step", "default_time") => "ui.settings.default_time",
+        ("next_step", "presets") => "ui.settings.presets",
+        ("next_step", "watchdog_grace_minutes") => "ui.settings.watchdog_grace",
+        ("refusals", "rules") => "ui.settings.refusals.rule",
+        ("refusals", _) => "ui.settings.refusals.title",
+        ("stuck", "stages") => "ui.settings.stuck.stage",
+        ("stuck", "tag") => "ui.settings.stuck.tag",
+        ("stuck", _) => "ui.settings.stuck.title",
+        ("overdue_tasks", _) => "ui.settings.overdue.title",
+        ("escalation", "supervisor") => "ui.settings.escalation.supervisor",
+        ("escalation", _) => "ui.settings.escalation.title",
+        ("calendar", _) => "ui.settings.calendar.title",
+        ("backend_url", _) => "ui.settings.backend_url",
         _ => return None,
     })
 }
@@ -263,15 +278,13 @@ mod tests {
                 "ui.settings.problem" => "{field}: {message}",
                 "ui.settings.presets" => "Preset",
                 "ui.settings.scope" => "Stages",
+                "ui.settings.stuck.tag" => "Stuck tag",
+                "ui.settings.refusals.rule" => "Refusal rule",
                 "ui.settings.error.out_of_range" => "the value is out of range",
                 "ui.settings.error.required" => "choose at least one",
                 other => other,
             }
             .to_owned()
-        }
-
-        fn date(&self, unix_seconds: i64) -> String {
-            unix_seconds.to_string()
         }
     }
 
@@ -296,7 +309,15 @@ mod tests {
         );
         assert_eq!(
             line("stuck.tag.en", problem::REQUIRED),
-            "stuck.tag.en: choose at least one"
+            "Stuck tag: choose at least one"
+        );
+        assert_eq!(
+            line("refusals.rules[2].copy_to.status_id", problem::REQUIRED),
+            "Refusal rule 3: choose at least one"
+        );
+        assert_eq!(
+            line("payments.editors", problem::REQUIRED),
+            "payments.editors: choose at least one"
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The settings form in amoCRM's widget settings modal: the next-step guard's switches, scope, exemptions,
+//! The next-step section of the settings form: the guard's switches, scope, exemptions,
 //! default hour, presets and fail mode, drawn with `textContent` from the saved settings.
 //!
 //! The controls carry `data-*` attributes that the settings page reads back (see `crate::settings`).
@@ -8,25 +8,24 @@ use leakguard_core::settings::{FailMode, NextStepSettings, StageScope, MAX_PRESE
 use wasm_bindgen::JsValue;
 use web_sys::Element;
 
-use super::Texts;
 use crate::dom;
+use crate::form::{format_time, ScopeMode, Texts, PRESET_LABELS};
 use crate::host::{Choice, PipelineChoice};
-use crate::settings::form::{format_time, ScopeMode, PRESET_LABELS};
 
 /// Appends a freshly built child.
-fn add(parent: &Element, child: Result<Element, JsValue>) -> Result<(), JsValue> {
+pub(crate) fn add(parent: &Element, child: Result<Element, JsValue>) -> Result<(), JsValue> {
     let child: web_sys::Node = child?.into();
     parent.append_child(&child).map(drop)
 }
 
-fn text(tag: &str, class: &str, content: &str) -> Result<Element, JsValue> {
+pub(crate) fn text(tag: &str, class: &str, content: &str) -> Result<Element, JsValue> {
     let element = dom::element(tag, class)?;
     element.set_text_content(Some(content));
     Ok(element)
 }
 
 /// A fieldset with a legend.
-fn section(legend: &str) -> Result<Element, JsValue> {
+pub(crate) fn section(legend: &str) -> Result<Element, JsValue> {
     let fieldset = dom::element("fieldset", "leakguard-settings__section")?;
     add(
         &fieldset,
@@ -36,7 +35,7 @@ fn section(legend: &str) -> Result<Element, JsValue> {
 }
 
 /// A checkbox or radio with its label; `attribute` marks what it stands for.
-fn choice(
+pub(crate) fn choice(
     kind: &str,
     name: &str,
     attribute: &str,

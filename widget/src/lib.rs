@@ -26,13 +26,13 @@ use card::CardApp;
 use guard::pending::{card_path, ReturnAction};
 use host::Widget;
 use metrics::MetricsApp;
-use settings::SettingsPage;
+use settings::SettingsApp;
 
 /// What the widget has mounted on the current page, per location.
 #[derive(Debug, Default)]
 struct App {
     card: Option<CardApp>,
-    settings: Option<SettingsPage>,
+    settings: Option<SettingsApp>,
     metrics: Option<MetricsApp>,
     /// The navigation back to a deal left with browser Back, about to run.
     returning: Option<Timeout>,
@@ -110,19 +110,24 @@ pub fn destroy(_widget: Widget, _jquery: JsValue) -> Result<(), JsError> {
     Ok(())
 }
 
-/// `settings($modal_body)`: draws LeakGuard's settings form into the modal's custom field.
+/// `settings($modal_body)`: imports the settings form module and draws the form into the modal's custom field.
 #[wasm_bindgen]
 pub fn settings(widget: Widget, jquery: JsValue, _modal_body: JsValue) -> Result<(), JsError> {
     drop(APP.with_borrow_mut(|app| app.settings.take()));
-    let page = SettingsPage::mount(widget, jquery)?;
-    APP.with_borrow_mut(|app| app.settings = page);
+    let page = SettingsApp::mount(widget, jquery);
+    APP.with_borrow_mut(|app| app.settings = Some(page));
     Ok(())
 }
 
-/// `onSave(evt)`: validates the settings with the core; `false` keeps the modal open with the problems shown.
+/// `onSave(evt)`: the form module validates the settings with the core; `false` keeps the modal open
+/// with the problems shown. Without the module, saving and disabling still go through.
 #[wasm_bindgen]
-pub fn on_save(_widget: Widget, _jquery: JsValue, event: JsValue) -> Result<bool, JsError> {
-    Ok(APP.with_borrow(|app| settings::on_save(&event, app.settings.as_ref())))
+pub async fn on_save(_widget: Widget, _jquery: JsValue, event: JsValue) -> Result<bool, JsError> {
+    let pending = APP.with_borrow(|app| app.settings.as_ref().map(|page| page.on_save(event)));
+    Ok(match pending {
+        Some(pending) => pending.await,
+        None => true,
+    })
 }
 
 /// `advancedSettings`: the key-metrics page, a module of its own imported only here.

@@ -7,8 +7,8 @@
 use std::cell::RefCell;
 
 use amo_api::{
-    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Pipeline,
-    Problem, Saved, Task, TasksQuery,
+    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Problem, Saved,
+    Task, TasksQuery,
 };
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
@@ -96,11 +96,6 @@ pub async fn create_task(task: &NewTask, signal: &AbortSignal) -> Result<u64, Ht
         .first()
         .map(|saved| saved.id)
         .ok_or(HttpError::Malformed)
-}
-
-/// The account's pipelines with their stages (only the settings page asks, and only when the page does not have them).
-pub async fn pipelines(signal: &AbortSignal) -> Result<Vec<Pipeline>, HttpError> {
-    get_all("/api/v4/leads/pipelines".to_owned(), signal).await
 }
 
 /// Follows a collection from its first page until a 204 or a page without `_links.next`.

@@ -3,7 +3,6 @@
 pub mod card;
 pub mod dialog;
 pub mod refusal;
-pub mod settings;
 
 /// What a view needs from its surroundings: the language file and the account's clock face.
 pub trait Texts {

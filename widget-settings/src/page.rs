@@ -1,0 +1,387 @@
+//! The form in amoCRM's widget settings modal: draws every section from the stored configuration,
+//! writes the whole configuration as JSON into the manifest's `custom` field `config` (the hidden
+//! `input[name="config"]`) on every change, firing `change` so amoCRM enables Save, and shows the
+//! core's validation problems when Save is refused.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leakguard_core::deal::{is_closed_status, StageRef};
+use leakguard_core::settings::{Problem, MAX_PRESETS};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlInputElement};
+
+use crate::config::{self, Config, CONFIG_FIELD};
+use crate::dom::{self, Listener, Owned};
+use crate::form::{self, FormValues, ScopeMode, Texts};
+use crate::host::{self, PipelineChoice, Widget};
+use crate::http::{self, HttpError};
+use crate::render::{draw_form, draw_scope_lists, preset_row, show_problems, show_scope};
+use crate::{automations, refusals};
+
+/// The mounted form. Dropping it removes the form and its listeners and aborts its requests.
+#[derive(Debug)]
+pub struct Page {
+    pub(crate) widget: Widget,
+    jquery: JsValue,
+    pub(crate) root: Owned,
+    input: Element,
+    pub(crate) settings: RefCell<Config>,
+    listeners: RefCell<Vec<Listener>>,
+    pub(crate) requests: RefCell<Vec<http::InFlight>>,
+    /// The account's pipelines once known (for the stage lists of every section).
+    pub(crate) pipelines: RefCell<Vec<PipelineChoice>>,
+    /// Problems only the form sees (text that is no value at all), added to the core's on save.
+    pub(crate) form_problems: RefCell<Vec<Problem>>,
+}
+
+impl Page {
+    /// Draws the form into `#<code>_custom_content`; `None` when the modal has no such field.
+    pub fn mount(widget: Widget, jquery: JsValue) -> Result<Option<Rc<Page>>, JsValue> {
+        let Some(code) = widget.code() else {
+            return Ok(None);
+        };
+        let document = dom::document().ok_or("no document")?;
+        let (Some(content), Some(input)) = (
+            document.get_element_by_id(&format!("{code}_custom_content")),
+            document
+                .query_selector(&format!("input[name=\"{CONFIG_FIELD}\"]"))?
+                .or_else(|| document.get_element_by_id(&format!("{code}_custom"))),
+        ) else {
+            return Ok(None);
+        };
+        let current = input_value(&input);
+        let saved = if current.trim().is_empty() {
+            widget.config()
+        } else {
+            JsValue::from_str(&current)
+        };
+        let settings = config::load(&saved).unwrap_or_default();
+        let root = draw_form(
+            &settings.settings.next_step,
+            &host::managers(),
+            &host::groups(),
+            &widget,
+        )?;
+        // The other sections go above the error list, one under another.
+        let errors = root.query_selector("[data-errors]")?;
+        for section in [
+            refusals::draw_section(&widget)?,
+            automations::draw_section(&settings, &host::managers(), &host::groups(), &widget)?,
+        ] {
+            root.insert_before(&section, errors.as_ref().map(AsRef::as_ref))?;
+        }
+        content.append_child(&root)?;
+        // The normalised JSON goes in without `change`: installing saves the defaults, and Save stays
+        // disabled until the admin changes something.
+        if let Some(json) = settings.to_json() {
+            set_input_value(&input, &json);
+        }
+        let page = Rc::new(Page {
+            widget,
+            jquery,
+            root: Owned::new(root),
+            input,
+            settings: RefCell::new(settings),
+            listeners: RefCell::new(Vec::new()),
+            requests: RefCell::new(Vec::new()),
+            pipelines: RefCell::new(Vec::new()),
+            form_problems: RefCell::new(Vec::new()),
+        });
+        let element = page.root.element().clone();
+        let listeners = ["change", "input"]
+            .into_iter()
+            .map(|event| {
+                let weak = Rc::downgrade(&page);
+                dom::on(&element, event, move |_| {
+                    if let Some(page) = weak.upgrade() {
+                        page.changed();
+                    }
+                })
+            })
+            .chain(std::iter::once({
+                let weak = Rc::downgrade(&page);
+                dom::on(&element, "click", move |event| {
+                    if let (Some(page), Some(target)) = (
+                        weak.upgrade(),
+                        event.target().and_then(|t| t.dyn_into::<Element>().ok()),
+                    ) {
+                        page.clicked(&target);
+                    }
+                })
+            }))
+            .collect();
+        *page.listeners.borrow_mut() = listeners;
+        page.load_pipelines();
+        refusals::load_reasons(&page);
+        Ok(Some(page))
+    }
+
+    /// Shows validation problems in the form.
+    pub fn show(&self, problems: &[Problem]) {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|problem| form::problem_line(problem, &self.widget))
+            .collect();
+        let _ = show_problems(self.root.element(), &lines);
+    }
+
+    /// Something in the form changed: write the configuration and let amoCRM enable Save.
+    pub(crate) fn changed(&self) {
+        let root = self.root.element();
+        let values = read(root);
+        let _ = show_scope(root, values.scope);
+        let _ = show_problems(root, &[]);
+        let json = {
+            let mut config = self.settings.borrow_mut();
+            form::apply(&values, &mut config.settings.next_step);
+            refusals::apply(root, &mut config.settings.refusals);
+            *self.form_problems.borrow_mut() = automations::apply(root, &mut config);
+            config.to_json()
+        };
+        if let Some(json) = json {
+            set_input_value(&self.input, &json);
+            host::trigger_change(&self.jquery, &self.input);
+        }
+    }
+
+    /// Writes the configuration into the field without `change` (defaults the admin did not touch).
+    pub(crate) fn store_quietly(&self) {
+        if let Some(json) = self.settings.borrow().to_json() {
+            set_input_value(&self.input, &json);
+        }
+    }
+
+    /// Keeps the refusal rows' edits, then redraws with `redraw`.
+    pub(crate) fn changed_quietly(&self, redraw: impl FnOnce()) {
+        refusals::apply(
+            self.root.element(),
+            &mut self.settings.borrow_mut().settings.refusals,
+        );
+        redraw();
+        self.store_quietly();
+    }
+
+    /// Adds or removes a preset row, or passes the click on to the section it belongs to.
+    fn clicked(self: &Rc<Self>, target: &Element) {
+        if refusals::clicked(self, target) {
+            return;
+        }
+        let root = self.root.element();
+        let Ok(Some(presets)) = root.query_selector("[data-presets]") else {
+            return;
+        };
+        if target.closest("[data-add-preset]").ok().flatten().is_some() {
+            if let Ok(row) = preset_row(form::PRESET_LABELS[3], 3, &self.widget) {
+                let _ = presets.append_child(&row);
+            }
+        } else if let Some(row) = target
+            .closest("[data-remove-preset]")
+            .ok()
+            .flatten()
+            .and_then(|button| button.closest("[data-preset]").ok().flatten())
+        {
+            row.remove();
+        } else {
+            return;
+        }
+        let rows = presets
+            .query_selector_all("[data-preset]")
+            .map_or(0, |l| l.length()) as usize;
+        if let Ok(Some(add)) = root.query_selector("[data-add-preset]") {
+            let _ = if rows >= MAX_PRESETS {
+                add.set_attribute("disabled", "")
+            } else {
+                add.remove_attribute("disabled")
+            };
+        }
+        self.changed();
+    }
+
+    /// Keeps a request alive until the form goes away (dropping it aborts it).
+    pub(crate) fn hold(&self) -> Option<web_sys::AbortSignal> {
+        let request = http::InFlight::new().ok()?;
+        let signal = request.signal();
+        self.requests.borrow_mut().push(request);
+        Some(signal)
+    }
+
+    /// Fills the stage lists from the page's pipelines, or asks amoCRM once when the page has none.
+    fn load_pipelines(self: &Rc<Self>) {
+        if let Some(pipelines) = host::page_pipelines() {
+            self.show_pipelines(pipelines);
+            return;
+        }
+        let Some(signal) = self.hold() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = http::pipelines(&signal).await;
+            let Some(page) = weak.upgrade() else {
+                return;
+            };
+            match result {
+                Ok(pipelines) => {
+                    let choices: Vec<PipelineChoice> = pipelines
+                        .iter()
+                        .map(|pipeline| PipelineChoice {
+                            id: pipeline.id,
+                            name: pipeline.name.clone(),
+                            stages: pipeline
+                                .statuses_in_order()
+                                .into_iter()
+                                .filter(|status| !is_closed_status(status.id))
+                                .map(|status| (status.id, status.name.clone()))
+                                .collect(),
+                        })
+                        .collect();
+                    page.show_pipelines(choices);
+                }
+                Err(error) => {
+                    let line = error_text(error, &page.widget);
+                    if let Ok(Some(lists)) =
+                        page.root.element().query_selector("[data-scope-lists]")
+                    {
+                        lists.set_text_content(Some(&line));
+                    }
+                }
+            }
+        });
+    }
+
+    fn show_pipelines(&self, pipelines: Vec<PipelineChoice>) {
+        {
+            let config = self.settings.borrow();
+            let root = self.root.element();
+            let _ = draw_scope_lists(
+                root,
+                &pipelines,
+                &config.settings.next_step.scope,
+                &self.widget,
+            );
+            let _ =
+                automations::show_stages(root, &pipelines, &config.settings.stuck, &self.widget);
+        }
+        *self.pipelines.borrow_mut() = pipelines;
+        refusals::pipelines_known(self);
+    }
+}
+
+/// An error of a request as a line for the admin.
+pub(crate) fn error_text(error: HttpError, texts: &impl Texts) -> String {
+    match error {
+        HttpError::Network => texts.text("ui.error.network"),
+        HttpError::Malformed => texts.text("ui.error.malformed"),
+        HttpError::Status(401) => texts.text("ui.error.unauthorized"),
+        HttpError::Status(403) => texts.text("ui.error.forbidden"),
+        HttpError::Status(429) => texts.text("ui.error.rate_limited"),
+        HttpError::Status(status) => leakguard_core::text::interpolate(
+            &texts.text("ui.error.http"),
+            &[("status", &status.to_string())],
+        ),
+    }
+}
+
+pub(crate) fn input_value(element: &Element) -> String {
+    js_sys::Reflect::get(element, &"value".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+fn set_input_value(element: &Element, value: &str) {
+    let _ = js_sys::Reflect::set(element, &"value".into(), &value.into());
+}
+
+/// The inputs under `root` matching `selector`.
+fn inputs(root: &Element, selector: &str) -> Vec<HtmlInputElement> {
+    let Ok(list) = root.query_selector_all(selector) else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<HtmlInputElement>().ok())
+        .collect()
+}
+
+/// The values of the checked inputs matching `selector`.
+pub(crate) fn checked(root: &Element, selector: &str) -> Vec<String> {
+    inputs(root, selector)
+        .into_iter()
+        .filter(HtmlInputElement::checked)
+        .map(|input| input.value())
+        .collect()
+}
+
+/// The elements under `root` matching `selector`.
+pub(crate) fn all(root: &Element, selector: &str) -> Vec<Element> {
+    root.query_selector_all(selector)
+        .map(|list| {
+            (0..list.length())
+                .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of the first control under `root` matching `selector` (empty when there is none).
+pub(crate) fn value_of(root: &Element, selector: &str) -> String {
+    root.query_selector(selector)
+        .ok()
+        .flatten()
+        .map(|element| input_value(&element))
+        .unwrap_or_default()
+}
+
+/// Reads every control of the next-step section.
+fn read(root: &Element) -> FormValues {
+    let ids = |selector| -> Vec<u64> {
+        checked(root, selector)
+            .iter()
+            .filter_map(|v| v.parse().ok())
+            .collect()
+    };
+    let flag = |selector| !checked(root, selector).is_empty();
+    let presets = all(root, "[data-preset]")
+        .iter()
+        .map(|row| {
+            (
+                value_of(row, "[data-preset-label]"),
+                value_of(row, "[data-preset-days]"),
+            )
+        })
+        .collect();
+    FormValues {
+        enabled: flag("[data-enabled]"),
+        scope: ScopeMode::from_code(
+            checked(root, "[data-scope]")
+                .first()
+                .map_or("", String::as_str),
+        ),
+        pipelines: checked(root, "[data-pipeline]")
+            .iter()
+            .filter_map(|v| v.parse().ok())
+            .collect(),
+        stages: checked(root, "[data-stage]")
+            .iter()
+            .filter_map(|value| {
+                let (pipeline, status) = value.split_once(':')?;
+                Some(StageRef::new(pipeline.parse().ok()?, status.parse().ok()?))
+            })
+            .collect(),
+        exempt_users: ids("[data-user]"),
+        exempt_groups: ids("[data-group]"),
+        admins_exempt: flag("[data-admins-exempt]"),
+        default_time: value_of(root, "[data-default-time]"),
+        presets,
+        fail_open: checked(root, "[data-fail]")
+            .first()
+            .is_some_and(|v| v == "open"),
+    }
+}
+
+impl Texts for Widget {
+    fn text(&self, key: &str) -> String {
+        Widget::text(self, key)
+    }
+}
