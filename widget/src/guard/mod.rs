@@ -404,6 +404,10 @@ fn redraw(card: &Rc<Card>) {
             defer(&on_action, move |card| match action {
                 Action::Retry => card::load(card),
                 Action::LeaveAnyway => leave_anyway(card),
+                Action::Refused => {
+                    close_and_stay(card);
+                    crate::refusal::open(card, false);
+                }
             });
         }),
         close: Box::new(move || defer(&on_close, close_and_stay)),

@@ -97,6 +97,8 @@ pub struct FormValues {
 pub enum Action {
     Retry,
     LeaveAnyway,
+    /// "The client refused": the refusal picker, a legitimate end of the deal.
+    Refused,
 }
 
 /// The form part of the view.
@@ -168,6 +170,7 @@ pub fn view(
             ("failed", Some((error_text(error, texts), true)), None)
         }
         Mode::Form => {
+            actions.push((Action::Refused, t("ui.refusal.client_refused")));
             let status = match (state.creating, state.create_error) {
                 (true, _) => Some((t("ui.guard.creating"), false)),
                 (false, Some(error)) => Some((
@@ -384,6 +387,7 @@ impl DialogDom {
                 let (class, key) = match action {
                     Action::Retry => ("leakguard-dialog__retry", "retry"),
                     Action::LeaveAnyway => ("leakguard-dialog__leave", "leave"),
+                    Action::Refused => ("leakguard-dialog__refused", "refused"),
                 };
                 let element = button(class, key, label)?;
                 row.append_child(&element)?;
@@ -651,7 +655,9 @@ mod tests {
         );
         assert_eq!((form.task_type, form.responsible, form.busy), (1, 7, false));
         assert_eq!(v.status, None);
-        assert!(v.actions.is_empty());
+        // The form always offers the refusal picker: "the client refused" ends a deal legitimately.
+        let actions: Vec<Action> = v.actions.iter().map(|(action, _)| *action).collect();
+        assert_eq!(actions, [Action::Refused]);
     }
 
     #[test]
