@@ -292,15 +292,60 @@ async fn execute(
     {
         return Ok(());
     }
+    let (kind, source, detail, result_id) =
+        match carry_out(ctx, env, action, lead, &deal, &action_marker, now).await {
+            Ok(Some((kind, source, detail))) => (kind, source, detail, 0),
+            Ok(None) => return Ok(()),
+            // An action amoCRM refuses for good (a deleted user, a missing right) is given up
+            // once, with an audit row, rather than retried on every pass.
+            Err(JobError::Permanent(reason)) => {
+                tracing::warn!(account_id, deal_id, %reason, "an automation action was given up");
+                let detail = json!({ "marker": action_marker, "error": reason });
+                (
+                    "action_failed",
+                    audit::SOURCE_UNKNOWN.to_owned(),
+                    detail,
+                    -1,
+                )
+            }
+            Err(error) => return Err(error),
+        };
+    let entry = Entry {
+        at: now,
+        kind: kind.into(),
+        deal_id: lead.id,
+        source,
+        detail,
+    };
+    audit::record(&ctx.db.pool, account_id, &entry)
+        .await
+        .map_err(internal)?;
+    effects::finish(&ctx.db, &key, result_id).await
+}
+
+/// Does one action's work; returns the audit kind, source and detail, or `None` when it cannot be
+/// done yet (an escalation group without an active user) and stays due.
+async fn carry_out(
+    ctx: &JobContext,
+    env: &AccountEnv,
+    action: &Action,
+    lead: &LeadRow,
+    deal: &leakguard_core::deal::DealContext,
+    action_marker: &str,
+    now: i64,
+) -> Result<Option<(&'static str, String, serde_json::Value)>, JobError> {
+    let account_id = env.account.account_id;
+    let deal_id = lead.id as u64;
+    let lease = ctx.effect_lease_ms;
     let settings = &env.settings;
-    let (kind, source, detail) = match *action {
+    let done = match *action {
         Action::Watchdog { since, .. } => {
-            let task = watchdog_task(&deal, since, settings, now, &env.rules());
+            let task = watchdog_task(deal, since, settings, now, &env.rules());
             let id = effects::ensure_task(
                 &ctx.db,
                 &ctx.amo,
                 account_id,
-                &action_marker,
+                action_marker,
                 lease,
                 new_task(&task),
             )
@@ -321,14 +366,14 @@ async fn execute(
                     account_id,
                     "escalation is due but the supervisor group has no active user"
                 );
-                return Ok(());
+                return Ok(None);
             };
-            let task = escalation_task(&deal, cause, supervisor, settings, now, &env.rules());
+            let task = escalation_task(deal, cause, supervisor, settings, now, &env.rules());
             let id = effects::ensure_task(
                 &ctx.db,
                 &ctx.amo,
                 account_id,
-                &action_marker,
+                action_marker,
                 lease,
                 new_task(&task),
             )
@@ -338,7 +383,7 @@ async fn execute(
                 &ctx.amo,
                 account_id,
                 deal_id,
-                &action_marker,
+                action_marker,
                 lease,
                 &task.text,
             )
@@ -359,12 +404,12 @@ async fn execute(
             (kind, audit::SOURCE_UNKNOWN.to_owned(), detail)
         }
         Action::MissingReason { closed_at, .. } => {
-            let task = missing_reason_task(&deal, closed_at, settings, now, &env.rules());
+            let task = missing_reason_task(deal, closed_at, settings, now, &env.rules());
             let id = effects::ensure_task(
                 &ctx.db,
                 &ctx.amo,
                 account_id,
-                &action_marker,
+                action_marker,
                 lease,
                 new_task(&task),
             )
@@ -380,23 +425,12 @@ async fn execute(
             closed_at,
             ..
         } => {
-            let detail =
-                lost_anywhere(ctx, env, lead, reason_id, closed_at, &action_marker).await?;
+            let detail = lost_anywhere(ctx, env, lead, reason_id, closed_at, action_marker).await?;
             ("lost_anywhere", audit::SOURCE_UNKNOWN.to_owned(), detail)
         }
-        Action::Tag { .. } => return Ok(()),
+        Action::Tag { .. } => return Ok(None),
     };
-    let entry = Entry {
-        at: now,
-        kind: kind.into(),
-        deal_id: lead.id,
-        source,
-        detail,
-    };
-    audit::record(&ctx.db.pool, account_id, &entry)
-        .await
-        .map_err(internal)?;
-    effects::finish(&ctx.db, &key, 0).await
+    Ok(Some(done))
 }
 
 /// The user an escalation goes to: the chosen user, or the first active user of the chosen group.
