@@ -234,6 +234,7 @@ pub async fn start(config: Config) -> Result<Running> {
         lost_settle_seconds: config.lost_settle_seconds as i64,
         delta_debounce_ms: config.delta_debounce_ms as i64,
         wake: wake.clone(),
+        metrics: metrics.clone(),
     };
     let follow = match clock_source {
         ClockSource::Sandbox(origin) => Some(tokio::spawn(clock.clone().follow_sandbox(

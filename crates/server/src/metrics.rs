@@ -18,6 +18,7 @@ pub struct Metrics {
     errors: Family<Labels, Counter>,
     webhook_events: Family<Labels, Counter>,
     jobs_finished: Family<Labels, Counter>,
+    automation_actions: Family<Labels, Counter>,
     jobs: Family<Labels, Gauge>,
     accounts_paused: Gauge,
 }
@@ -37,6 +38,7 @@ impl Default for Metrics {
             errors: Family::default(),
             webhook_events: Family::default(),
             jobs_finished: Family::default(),
+            automation_actions: Family::default(),
             jobs: Family::default(),
             accounts_paused: Gauge::default(),
         };
@@ -55,6 +57,11 @@ impl Default for Metrics {
             "jobs_finished",
             "Job runs finished by this process, by kind and outcome",
             metrics.jobs_finished.clone(),
+        );
+        registry.register(
+            "automation_actions",
+            "Actions the automations carried out in amoCRM, by kind",
+            metrics.automation_actions.clone(),
         );
         registry.register("jobs", "Jobs in the queue, by state", metrics.jobs.clone());
         registry.register(
@@ -102,6 +109,13 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts `count` automation actions of `kind` (a tag change, a watchdog task, …).
+    pub fn automation_action(&self, kind: &str, count: u64) {
+        self.automation_actions
+            .get_or_create(&vec![("kind", kind.to_string())])
+            .inc_by(count);
+    }
+
     /// Renders the text exposition format after setting the gauges read from the database.
     pub fn render(&self, jobs_by_state: &[(String, i64)], paused_accounts: i64) -> String {
         self.jobs.clear();
@@ -128,6 +142,7 @@ mod tests {
         metrics.amo_request(42, 200);
         metrics.amo_request(42, 200);
         metrics.error("webhook_parse");
+        metrics.automation_action("stuck_tag_added", 50);
         let text = metrics.render(&[("queued".into(), 3)], 1);
         assert!(
             text.contains("leakguard_amo_requests_total{account=\"42\",status=\"200\"} 2"),
@@ -135,6 +150,7 @@ mod tests {
         );
         assert!(text.contains("leakguard_errors_total{kind=\"webhook_parse\"} 1"));
         assert!(text.contains("leakguard_jobs{state=\"queued\"} 3"));
+        assert!(text.contains("leakguard_automation_actions_total{kind=\"stuck_tag_added\"} 50"));
         assert!(text.contains("leakguard_accounts_paused 1"));
         assert!(text.ends_with("# EOF\n"));
     }

@@ -240,6 +240,7 @@ async fn apply_tags(
             .map_err(internal)?;
     }
     tx.commit().await.map_err(|e| internal(e.into()))?;
+    ctx.metrics.automation_action(kind, ids.len() as u64);
     Ok(())
 }
 
@@ -320,6 +321,7 @@ async fn execute(
     audit::record(&ctx.db.pool, account_id, &entry)
         .await
         .map_err(internal)?;
+    ctx.metrics.automation_action(kind, 1);
     effects::finish(&ctx.db, &key, result_id).await
 }
 

@@ -56,6 +56,7 @@ pub struct JobContext {
     pub delta_debounce_ms: i64,
     /// Wakes idle workers when a job was enqueued.
     pub wake: Arc<Notify>,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Why a handler stopped.
