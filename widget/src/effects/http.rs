@@ -29,9 +29,14 @@ const LOAD_TIME_LIMIT_MS: u32 = 30_000;
 /// A guard against a server that keeps sending `_links.next`: 40 pages of 250 items.
 const MAX_PAGES: usize = 40;
 
+/// The limiter's window beyond amoCRM's second: requests sent exactly a second apart can arrive
+/// less than a second apart when the earlier one was held up on the way (a card still loading), and
+/// amoCRM counts arrivals. A refusal with a copy sends seven requests in a row, which hit this.
+const ARRIVAL_MARGIN_MS: u64 = 150;
+
 thread_local! {
     /// The one limiter of the page: every request of every widget instance takes a slot here.
-    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::default());
+    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::new(7, 1000 + ARRIVAL_MARGIN_MS));
 }
 
 /// Why a request did not give a usable answer.
