@@ -82,7 +82,8 @@ pub struct StatusEvent {
     pub to: Option<(i64, i64)>,
 }
 
-/// One page of `GET /api/v4/events` reduced to its stage changes, and whether another page follows.
+/// One page of `GET /api/v4/events` reduced to its stage changes (other types are skipped, in case
+/// the account ignored the type filter), and whether another page follows.
 ///
 /// Not yet in `amo-api` (which has no event type), so the page is read as JSON here.
 pub fn status_events(body: &Value) -> (Vec<StatusEvent>, bool) {
@@ -108,7 +109,12 @@ pub fn status_events(body: &Value) -> (Vec<StatusEvent>, bool) {
                 .collect()
         })
         .unwrap_or_default();
-    let next = body["_links"]["next"]["href"].is_string();
+    // Another page follows when the server links one and this page had any event at all (an
+    // account that ignores filters sends other types too, §1.4).
+    let listed = body["_embedded"]["events"]
+        .as_array()
+        .is_some_and(|events| !events.is_empty());
+    let next = listed && body["_links"]["next"]["href"].is_string();
     (events, next)
 }
 
@@ -158,7 +164,7 @@ async fn events_page(
             .map_err(internal)?;
     }
     tx.commit().await.map_err(AmoError::from)?;
-    Ok(next && !events.is_empty())
+    Ok(next)
 }
 
 /// Applies one page of leads; returns whether another page follows.
@@ -804,4 +810,46 @@ pub async fn describe(db: &Db, account_id: i64) -> anyhow::Result<Value> {
         "delta_synced_at": account.as_ref().and_then(|a| a.delta_synced_at),
         "runs": runs.iter().rev().take(20).collect::<Vec<_>>(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_events_come_from_the_feed_page() {
+        let page = json!({
+            "_links": {"next": {"href": "http://x/api/v4/events?page=2"}},
+            "_embedded": {"events": [
+                {"type": "lead_status_changed", "entity_id": 5, "created_at": 1_700_000_000,
+                 "value_after": [{"lead_status": {"id": 142, "pipeline_id": 3}}]},
+                {"type": "lead_added", "entity_id": 6, "created_at": 1_700_000_001},
+                {"type": "lead_status_changed", "entity_id": "7", "created_at": "1700000002",
+                 "value_after": []},
+            ]},
+        });
+        let (events, next) = status_events(&page);
+        assert!(next);
+        assert_eq!(
+            events,
+            vec![
+                StatusEvent {
+                    lead_id: 5,
+                    at: 1_700_000_000,
+                    to: Some((3, 142))
+                },
+                StatusEvent {
+                    lead_id: 7,
+                    at: 1_700_000_002,
+                    to: None
+                },
+            ]
+        );
+        let only_others = json!({
+            "_links": {"next": {"href": "x"}},
+            "_embedded": {"events": [{"type": "lead_added", "entity_id": 6, "created_at": 1}]},
+        });
+        assert_eq!(status_events(&only_others), (Vec::new(), true));
+        assert_eq!(status_events(&json!({"_links": {}})), (Vec::new(), false));
+    }
 }
