@@ -163,3 +163,23 @@ test('the lead card never downloads the settings module', async () => {
   assert.ok(urls.some((u) => u.includes('/leakguard_bg.wasm')), 'the card loads the widget');
   assert.ok(!urls.some((u) => u.includes('leakguard_settings')), 'but not the settings form');
 });
+
+test('without the settings module the modal says so, and the widget can still be disabled', async () => {
+  page ??= await openPage(browser);
+  page.expected = [/leakguard_settings/, /ERR_FAILED/, /Failed to load resource/, /Failed to fetch dynamically imported module/];
+  await page.route('**/leakguard_settings*', (route) => route.abort('failed'));
+  await visit(page, sandbox, '/settings/widgets/', { user: demo.admin_user_id });
+  await page.locator('body[data-widgets-ready="1"]').waitFor();
+  await page.click('.js-widget-card[data-code="leakguard"]');
+  const note = page.locator('[data-leakguard-settings-note][role="alert"]');
+  await note.waitFor();
+  assert.equal(await note.innerText(), ru.ui.settings.module_failed);
+  assert.equal(await page.locator(FORM).count(), 0);
+  await sandbox.control('DELETE', '/__sandbox/requests');
+  await page.click('.js-widget-uninstall');
+  await note.waitFor({ state: 'detached' });
+  const log = (await sandbox.control('GET', '/__sandbox/requests')).body;
+  const saved = log.find((r) => r.method === 'POST' && r.path === '/ajax/sandbox/widgets/leakguard/settings');
+  assert.ok(saved, JSON.stringify(log));
+  assert.equal(saved.status, 200);
+});
