@@ -340,6 +340,7 @@ async fn choose(card: &Rc<Card>, reason_id: u64, comment: &str) {
     if plan.copy.is_some() {
         set(card, Picker::Running);
         let Ok(request) = http::InFlight::new() else {
+            set(card, Picker::LoadFailed(HttpError::Network));
             return;
         };
         match http::lead_with_contacts(card.lead_id, &request.signal()).await {
@@ -389,6 +390,20 @@ async fn run(card: &Rc<Card>) {
     };
     set(card, Picker::Running);
     let Ok(request) = http::InFlight::new() else {
+        let done = card
+            .refusals
+            .run
+            .borrow()
+            .as_ref()
+            .map(|(_, progress)| progress.done_steps())
+            .unwrap_or_default();
+        set(
+            card,
+            Picker::Failed {
+                done,
+                error: HttpError::Network,
+            },
+        );
         return;
     };
     let signal = request.signal();
