@@ -1,7 +1,10 @@
 // The end-to-end harness: starts the sandbox (a local amoCRM) with the packed widget archive,
 // drives Debian's headless Chromium with playwright-core, and records every console error.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -116,4 +119,87 @@ export async function visit(page, sandbox, pathname, { user, lang = 'ru' } = {})
 export function unexpectedProblems(page) {
   const expected = page.expected ?? [];
   return page.problems.filter((p) => !expected.some((re) => re.test(p)));
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts the LeakGuard backend beside a running sandbox, connected to its account with the
+ * sandbox's long-lived token, on `port` (pick it with `freePort()` and give the sandbox
+ * `--integration leakguard=http://127.0.0.1:<port>/oauth/callback` so the widget's tokens name
+ * this backend as their audience). Resolves once `/health` answers.
+ */
+export async function startBackend(sandbox, { port, env: extra = {} } = {}) {
+  port ??= await freePort();
+  const bin = env('LEAKGUARD_SERVER_BIN', path.join(repoRoot, 'target/debug/leakguard-server'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'leakguard-backend-'));
+  const url = `http://127.0.0.1:${port}`;
+  const integration = sandbox.integrations.leakguard;
+  const child = spawn(bin, [], {
+    cwd: dataDir,
+    stdio: ['ignore', 'ignore', process.env.E2E_TRACE ? 'inherit' : 'ignore'],
+    env: {
+      ...process.env,
+      LEAKGUARD_LISTEN: `127.0.0.1:${port}`,
+      LEAKGUARD_DATA_DIR: dataDir,
+      LEAKGUARD_REDIRECT_URI: `${url}/oauth/callback`,
+      LEAKGUARD_AMO_BASE_URL: sandbox.app,
+      LEAKGUARD_LLT_ACCOUNT_ID: String(sandbox.account_id),
+      LEAKGUARD_LLT_BASE_URL: sandbox.app,
+      LEAKGUARD_LLT_TOKEN: sandbox.token,
+      LEAKGUARD_CLIENT_ID: integration.client_id,
+      LEAKGUARD_CLIENT_SECRET: integration.secret,
+      LEAKGUARD_LOG: process.env.LEAKGUARD_LOG || 'warn',
+      ...extra,
+    },
+  });
+  let exited = null;
+  child.once('exit', (code) => (exited = code ?? 'signal'));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`the backend exited with ${exited}`);
+    if (Date.now() > deadline) throw new Error('the backend did not answer /health within 30 s');
+    const up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  /** A widget token as amoCRM's `$authorizedAjax` makes it: HS256 with the integration's secret. */
+  const token = (userId) => {
+    const now = Math.floor(Date.now() / 1000);
+    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({
+      iss: sandbox.app, aud: url, jti: randomUUID(), iat: now, nbf: now, exp: now + 600,
+      account_id: sandbox.account_id, user_id: userId ?? null, client_uuid: integration.client_id,
+    })}`;
+    return `${body}.${createHmac('sha256', integration.secret).update(body).digest('base64url')}`;
+  };
+  /** A call to the backend's widget API as `userId`. */
+  const api = async (method, route, body, userId) => {
+    const res = await fetch(url + route, {
+      method,
+      headers: { 'x-auth-token': token(userId), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    url,
+    token,
+    api,
+    async stop() {
+      if (exited === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -42,7 +42,12 @@ pub(super) struct QcState {
     editing: Option<(String, Editor)>,
     /// The last refused action.
     error: Option<HttpError>,
+    /// How many rows are shown beyond the first page.
+    more: usize,
 }
+
+/// How many breaches the table shows before "show more".
+const QC_PAGE: usize = 100;
 
 impl Page {
     fn qt(&self, key: &str) -> String {
@@ -110,6 +115,10 @@ impl Page {
         };
         match action {
             "qc-refresh" => self.load_queue(),
+            "qc-more" => {
+                self.state.borrow_mut().qc.more += QC_PAGE;
+                self.draw_queue().ok();
+            }
             "qc-ack" => self.qc_act(&id, Action::Acknowledge, |b| b.acknowledged = true),
             "qc-comment" => self.qc_edit(id, Editor::Comment),
             "qc-reassign" => self.qc_edit(id, Editor::Reassign),
@@ -272,7 +281,9 @@ impl Page {
         dom::append(&thead, &head)?;
         dom::append(&table, &thead)?;
         let body = dom::element("tbody", "")?;
-        for breach in open {
+        let shown = QC_PAGE + qc.more;
+        let left = open.len().saturating_sub(shown);
+        for breach in open.into_iter().take(shown) {
             let editing = qc
                 .editing
                 .as_ref()
@@ -281,7 +292,15 @@ impl Page {
             dom::append(&body, &self.breach_row(breach, editing)?)?;
         }
         dom::append(&table, &body)?;
-        dom::append(&part, &table)
+        dom::append(&part, &table)?;
+        if left > 0 {
+            let more = interpolate(
+                &self.t("drill.more"),
+                &[("count", &self.formats.count(left.min(QC_PAGE) as i64))],
+            );
+            dom::append(&part, &button(&more, "qc-more")?)?;
+        }
+        Ok(())
     }
 
     fn breach_row(&self, breach: &Breach, editing: Option<Editor>) -> Result<Element, JsValue> {
