@@ -49,8 +49,10 @@ pub fn run(args: &[String]) -> Result<()> {
         )?;
     }
     if wants("e2e") {
-        sh::run(&root, "cargo", &["build", "-p", "leakguard-sandbox"], &[])?;
+        // The backend runs beside the sandbox in the tests of the widget's backend pages.
+        sh::run(&root, "cargo", &["build", "-p", "leakguard-sandbox", "-p", "leakguard-server"], &[])?;
         let sandbox = root.join("target/debug/leakguard-sandbox");
+        let server = root.join("target/debug/leakguard-server");
         let zip = root.join("dist/widget.zip");
         sh::run(
             &root.join("tests"),
@@ -58,6 +60,7 @@ pub fn run(args: &[String]) -> Result<()> {
             &["--test", "--test-concurrency=1", "e2e/"],
             &[
                 ("LEAKGUARD_SANDBOX_BIN", sandbox.to_str().unwrap()),
+                ("LEAKGUARD_SERVER_BIN", server.to_str().unwrap()),
                 ("LEAKGUARD_WIDGET_ZIP", zip.to_str().unwrap()),
                 ("CHROMIUM", &chromium),
             ],
