@@ -43,6 +43,8 @@ pub fn run(args: &[String]) -> Result<()> {
         ("LEAKGUARD_CLIENT_ID", text(&integration["client_id"])),
         ("LEAKGUARD_CLIENT_SECRET", text(&integration["secret"])),
         ("LEAKGUARD_DATA_DIR", root.join("data/demo").display().to_string()),
+        // The automations follow the sandbox's clock, so moving it (`POST /__sandbox/clock`) moves them.
+        ("LEAKGUARD_CLOCK", format!("sandbox:{app}")),
     ];
     let server = Command::new(root.join("target/native/leakguard-server"))
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
