@@ -20,6 +20,8 @@ pub enum MarkerKind {
     OverdueTask,
     /// A reminder about an overdue planned payment (subject: the planned payment).
     PaymentReminder,
+    /// A payments record (catalog element) being created (subject: the deal, occasion: a nonce per save).
+    PaymentRecord,
 }
 
 impl MarkerKind {
@@ -31,6 +33,7 @@ impl MarkerKind {
             MarkerKind::StuckEscalation => 's',
             MarkerKind::OverdueTask => 'o',
             MarkerKind::PaymentReminder => 'p',
+            MarkerKind::PaymentRecord => 'e',
         }
     }
 }

@@ -543,10 +543,63 @@ pub struct MarginTarget {
     pub amount_minor: i64,
 }
 
+/// The ids of the payments catalog's fields (see [`crate::payments::store::StoreField`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreFieldIds {
+    pub kind: u64,
+    pub amount: u64,
+    pub date: u64,
+    pub plan: u64,
+    pub lead: u64,
+    pub comment: u64,
+}
+
+impl StoreFieldIds {
+    /// The id of `field`.
+    pub const fn get(&self, field: crate::payments::store::StoreField) -> u64 {
+        use crate::payments::store::StoreField;
+        match field {
+            StoreField::Kind => self.kind,
+            StoreField::Amount => self.amount,
+            StoreField::Date => self.date,
+            StoreField::Plan => self.plan,
+            StoreField::Lead => self.lead,
+            StoreField::Comment => self.comment,
+        }
+    }
+
+    /// Sets the id of `field`.
+    pub fn set(&mut self, field: crate::payments::store::StoreField, id: u64) {
+        use crate::payments::store::StoreField;
+        let slot = match field {
+            StoreField::Kind => &mut self.kind,
+            StoreField::Amount => &mut self.amount,
+            StoreField::Date => &mut self.date,
+            StoreField::Plan => &mut self.plan,
+            StoreField::Lead => &mut self.lead,
+            StoreField::Comment => &mut self.comment,
+        };
+        *slot = id;
+    }
+}
+
+/// Where the payments live: LeakGuard's catalog in the account, prepared by the settings module on save.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaymentStore {
+    pub catalog_id: u64,
+    pub fields: StoreFieldIds,
+}
+
 /// The payments panel (issue 6).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PaymentSettings {
+    /// Whether the card shows the payments section.
+    pub enabled: bool,
+    /// The catalog and its fields; `None` until an administrator saves the settings once.
+    pub store: Option<PaymentStore>,
     pub editors: PaymentEditors,
     /// Stages a deal may only enter once every planned payment is paid.
     pub gate_stages: Vec<StageRef>,
@@ -560,6 +613,8 @@ pub struct PaymentSettings {
 impl Default for PaymentSettings {
     fn default() -> PaymentSettings {
         PaymentSettings {
+            enabled: true,
+            store: None,
             editors: PaymentEditors::All,
             gate_stages: Vec::new(),
             margin_plan: Vec::new(),
@@ -919,6 +974,23 @@ impl Settings {
 
     fn validate_payments(&self, c: &mut Checker) {
         let s = &self.payments;
+        if let Some(store) = &s.store {
+            c.check(
+                store.catalog_id != 0,
+                "payments.store.catalog_id",
+                problem::REQUIRED,
+            );
+            for field in crate::payments::store::StoreField::ALL {
+                c.check(
+                    store.fields.get(field) != 0,
+                    format!(
+                        "payments.store.fields.{}",
+                        field.code().trim_start_matches("LG_").to_ascii_lowercase()
+                    ),
+                    problem::REQUIRED,
+                );
+            }
+        }
         if let PaymentEditors::Users { ids } = &s.editors {
             c.check(!ids.is_empty(), "payments.editors.ids", problem::REQUIRED);
             c.ids(ids, "payments.editors.ids");

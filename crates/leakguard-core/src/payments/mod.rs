@@ -4,6 +4,7 @@
 //! dates in the account's time zone. Nothing here uses floating point.
 
 mod money;
+pub mod store;
 
 pub use money::{format_money, parse_amount, Currency, Money, ParseAmountError};
 
