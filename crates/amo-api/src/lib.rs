@@ -4,11 +4,13 @@
 //! * [`hal`]: list pages ([`Page`], [`Collection`]), HTTP 204 empty lists and write results ([`Saved`]).
 //! * Entities: [`leads`], [`pipelines`] (with loss reasons), [`tasks`], [`tags`], [`notes`],
 //!   [`account`] (with users), [`custom_fields`], [`catalogs`], [`links`].
+//! * [`payments`]: LeakGuard's payment records as elements of its own catalog (encode and decode).
 //! * [`oauth`] token responses and [`problem`] error bodies.
 //! * [`query`]: PHP-bracket query strings for the list endpoints.
 //! * [`value`]: a JSON value for data-dependent shapes, without `serde_json`.
 //!
 //! Read types are `Deserialize` only and write types `Serialize` only; there is no HTTP client here.
+//! The crate depends on `leakguard-core` only for the payments record model it encodes.
 
 pub mod account;
 pub mod catalogs;
@@ -19,6 +21,7 @@ pub mod leads;
 pub mod links;
 pub mod notes;
 pub mod oauth;
+pub mod payments;
 pub mod pipelines;
 pub mod problem;
 pub mod query;
