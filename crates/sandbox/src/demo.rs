@@ -419,6 +419,7 @@ fn field(
         kind: kind.into(),
         entity_type: entity.into(),
         is_api_only: false,
+        is_predefined: code.is_some(),
         enums,
         currency: None,
     }

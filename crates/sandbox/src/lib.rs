@@ -24,6 +24,19 @@
 //! * One-time widget tokens live 15 minutes and use the machine clock, not the sandbox clock, since their readers do.
 //! * `/ajax/*` does not demand `X-Requested-With` (those endpoints are the sandbox's own, not amoCRM's).
 //!
+//! Catalogs (§9, §10):
+//! * `POST /catalogs/{id}/custom_fields` answers 200 (the reference's status summary allows 201 for some field
+//!   creates; clients should accept both). Types are those of §9.2 without the contacts' `multitext`; select-like
+//!   types need `enums`, `monetary` a `currency`. A `code` must be unique in the catalog and written in capitals,
+//!   digits and underscores (`InvalidCode`, `NotUnique` at path `code`). Fields created this way are deletable and not
+//!   predefined; the invoices catalog's `BILL_*` fields are predefined.
+//! * Numeric values are a plain decimal (`"15000.50"`, `"-3"`, `"1,5"`) or a JSON number; text is stored as sent and
+//!   a number as its shortest decimal (`15000.5` → `"15000.5"`). Exponents, `NaN` and spaces are `InvalidType`.
+//! * Element `query` is a case-insensitive substring of the name or of any text value (numbers included).
+//! * `can_link_multiple: false` is stored and shown but not enforced: the reference documents no refusal, so an element
+//!   may be linked to several leads either way. A link whose `metadata.catalog_id` is not the element's catalog is
+//!   `NotSupportedChoice` at `metadata.catalog_id`.
+//!
 //! OAuth (§12; the token endpoint runs league/oauth2-server, whose messages amoCRM passes through):
 //! * Code problems are 400 "Некорректный запрос" with league's hints ("Authorization code has expired", "… has been
 //!   revoked", "Cannot decrypt the authorization code", "Check the `code` parameter"). An unknown client, a wrong

@@ -583,7 +583,8 @@ pub async fn access_token(
         Some(FaultKind::StatusAfter) => {
             let code = fault.as_ref().map_or(502, |f| f.status);
             let code = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
-            response = ApiError::new(code, "Injected fault after the request was served").into_response();
+            response =
+                ApiError::new(code, "Injected fault after the request was served").into_response();
         }
         _ => {}
     }

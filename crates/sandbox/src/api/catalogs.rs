@@ -191,7 +191,19 @@ async fn create(
     ))
 }
 
-/// Elements accept `filter[id]` and the SDK's top-level `id`, plus `query` on the name.
+/// Whether `element` matches a lower-cased `query`: a case-insensitive substring of its name or of one of its
+/// text values (numbers included, as amoCRM stores them as text).
+fn matches_query(element: &CatalogElement, query: &str) -> bool {
+    let found = |text: &str| text.to_lowercase().contains(query);
+    found(&element.name)
+        || element
+            .custom_fields_values
+            .iter()
+            .flat_map(|field| &field.values)
+            .any(|item| item.value.as_str().is_some_and(found))
+}
+
+/// Elements accept `filter[id]` and the SDK's top-level `id`, plus `query` on the name and text values.
 async fn list_elements(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -221,10 +233,7 @@ async fn list_elements(
         .values()
         .filter(|e| e.catalog_id == id && !e.is_deleted)
         .filter(|e| ids.is_empty() || ids.contains(&(e.id as i64)))
-        .filter(|e| {
-            text.as_deref()
-                .is_none_or(|t| e.name.to_lowercase().contains(t))
-        })
+        .filter(|e| text.as_deref().is_none_or(|t| matches_query(e, t)))
         .collect();
     let link = query.has_with("invoice_link");
     let base = state.app_url();

@@ -1,21 +1,25 @@
 //! Custom fields: definitions (`GET …/custom_fields`) and the validation and rendering of `custom_fields_values` (amocrm-api-v4.md §9).
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use super::parse_id;
-use super::validate::{join, not_a_choice};
+use super::validate::{self, join, not_a_choice};
+use super::{parse_id, read_batch, request_id, validate_batch};
 use crate::hal::{hal, paged, self_link, List, Page, Totals};
 use crate::problem::{ApiError, ApiResult, FieldError};
 use crate::query::Query;
 use crate::routes::AppState;
-use crate::state::model::{FieldDef, FieldValueItem, FieldValues};
+use crate::state::model::{FieldDef, FieldEnum, FieldValueItem, FieldValues};
 
 /// Field-definition routes.
 pub fn routes() -> Router<AppState> {
-    let mut router = Router::new().route("/catalogs/{id}/custom_fields", get(list_catalog));
+    let mut router = Router::new().route(
+        "/catalogs/{id}/custom_fields",
+        get(list_catalog).post(create_catalog_fields),
+    );
     for entity in ["leads", "contacts", "companies"] {
         router = router
             .route(
@@ -56,8 +60,8 @@ pub fn render_field(base: &str, path: &str, account_id: u64, field: &FieldDef) -
         "enums": enums,
         "group_id": null,
         "required_statuses": [],
-        "is_deletable": field.code.is_none(),
-        "is_predefined": field.code.is_some(),
+        "is_deletable": !field.is_predefined,
+        "is_predefined": field.is_predefined,
         "entity_type": field.entity_type,
         "remind": null,
         "_links": self_link(format!("{base}{path}/{}", field.id)),
@@ -178,6 +182,179 @@ async fn list_catalog(
         fields,
         account,
     )
+}
+
+/// The field types a catalog can hold: every type of §9.2 except the contacts' `multitext`.
+const CATALOG_TYPES: [&str; 24] = [
+    "text",
+    "numeric",
+    "checkbox",
+    "select",
+    "multiselect",
+    "date",
+    "url",
+    "textarea",
+    "radiobutton",
+    "streetaddress",
+    "smart_address",
+    "birthday",
+    "legal_entity",
+    "date_time",
+    "price",
+    "category",
+    "items",
+    "tracking_data",
+    "linked_entity",
+    "chained_list",
+    "monetary",
+    "file",
+    "payer",
+    "supplier",
+];
+
+/// Types whose values are options: they need at least one `enums` item.
+const OPTION_TYPES: [&str; 4] = ["select", "multiselect", "radiobutton", "category"];
+
+/// `POST /catalogs/{id}/custom_fields`: a batch of `{name, type, code?, sort?, enums?, currency?, request_id?}` (§9).
+/// Answers 200 with the created fields in the shape `GET` lists them, each with its `request_id`.
+async fn create_catalog_fields(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    let items = read_batch(&body)?;
+    let base = state.app_url().to_owned();
+    let mut store = state.store_mut();
+    let existing = store
+        .catalog_fields
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Catalog not found"))?;
+    let mut codes: Vec<String> = existing.iter().filter_map(|f| f.code.clone()).collect();
+    let drafts = validate_batch(&items, |_, object, errors| {
+        check_field(object, &mut codes, errors)
+    })?;
+    let path = format!("/api/v4/catalogs/{id}/custom_fields");
+    let mut rows = Vec::new();
+    for (index, mut field) in drafts.into_iter().enumerate() {
+        field.id = store.next_id("field");
+        for option in &mut field.enums {
+            option.id = store.next_id("enum");
+        }
+        if field.sort == 0 {
+            field.sort = 500 + field.id as i64 % 1000;
+        }
+        let mut row = render_field(&base, &path, store.account.id, &field);
+        row["request_id"] = json!(request_id(&items[index], index));
+        rows.push(row);
+        store.catalog_fields.entry(id).or_default().push(field);
+    }
+    Ok(hal(json!({
+        "_total_items": rows.len(),
+        "_links": self_link(format!("{base}{path}")),
+        "_embedded": {"custom_fields": rows},
+    })))
+}
+
+/// Validates one new catalog field; `codes` holds the catalog's codes, including earlier items of the batch.
+fn check_field(
+    object: &Map<String, Value>,
+    codes: &mut Vec<String>,
+    errors: &mut Vec<FieldError>,
+) -> Option<FieldDef> {
+    let blank = |errors: &mut Vec<FieldError>, path: &str| {
+        errors.push(FieldError::new(
+            "NotBlank",
+            path,
+            "This value should not be blank.",
+        ));
+    };
+    let name = validate::string(object, "name", "", errors)
+        .set()
+        .filter(|n| !n.trim().is_empty());
+    if name.is_none() {
+        blank(errors, "name");
+    }
+    let kind = validate::string(object, "type", "", errors).set();
+    match kind.as_deref() {
+        None => blank(errors, "type"),
+        Some(kind) if !CATALOG_TYPES.contains(&kind) => errors.push(not_a_choice("type")),
+        Some(_) => {}
+    }
+    let code = validate::string(object, "code", "", errors)
+        .set()
+        .filter(|c| !c.is_empty());
+    if let Some(code) = &code {
+        let well_formed = code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !well_formed {
+            errors.push(FieldError::new(
+                "InvalidCode",
+                "code",
+                "The code may hold only capital Latin letters, digits and underscores.",
+            ));
+        } else if codes.contains(code) {
+            errors.push(FieldError::new(
+                "NotUnique",
+                "code",
+                "A field with this code already exists.",
+            ));
+        } else {
+            codes.push(code.clone());
+        }
+    }
+    let sort = validate::int(object, "sort", "", errors).set().unwrap_or(0);
+    let mut enums = Vec::new();
+    match object.get("enums") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                let path = format!("enums.{index}");
+                let value = item
+                    .as_object()
+                    .map(|o| validate::string(o, "value", &path, errors))
+                    .and_then(validate::Field::set)
+                    .filter(|v| !v.trim().is_empty());
+                let Some(value) = value else {
+                    blank(errors, &join(&path, "value"));
+                    continue;
+                };
+                enums.push(FieldEnum {
+                    id: 0,
+                    value,
+                    sort: item["sort"].as_i64().unwrap_or(500 + 10 * index as i64),
+                    code: item["code"].as_str().map(str::to_owned),
+                });
+            }
+        }
+        Some(_) => errors.push(FieldError::new(
+            "InvalidType",
+            "enums",
+            "This value should be of type array.",
+        )),
+    }
+    let kind = kind?;
+    if OPTION_TYPES.contains(&kind.as_str()) && enums.is_empty() {
+        blank(errors, "enums");
+    }
+    let currency = validate::string(object, "currency", "", errors).set();
+    if kind == "monetary" && currency.is_none() {
+        blank(errors, "currency");
+    }
+    Some(FieldDef {
+        id: 0,
+        name: name?,
+        code,
+        sort,
+        kind,
+        entity_type: "catalogs".into(),
+        is_api_only: false,
+        is_predefined: false,
+        enums,
+        currency,
+    })
 }
 
 /// A requested change of one field: new values, or `None` to clear it.
@@ -360,9 +537,7 @@ fn parse_item(
         }
         "numeric" | "price" | "monetary" => match value {
             Some(Value::Number(n)) => plain(json!(n.to_string())),
-            Some(Value::String(s)) if s.trim().replace(',', ".").parse::<f64>().is_ok() => {
-                plain(json!(s.trim()))
-            }
+            Some(Value::String(s)) if is_decimal(s.trim()) => plain(json!(s.trim())),
             _ => invalid(errors, "numeric"),
         },
         "checkbox" => match value {
@@ -420,6 +595,17 @@ fn parse_item(
             Some(Value::Number(n)) => plain(json!(n.to_string())),
             _ => invalid(errors, "string"),
         },
+    }
+}
+
+/// Whether `text` is a plain decimal number: an optional minus, digits, and an optional `.` or `,` fraction.
+/// Exponents, `inf`, `NaN` and thousands separators are refused.
+fn is_decimal(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    match unsigned.split_once(['.', ',']) {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(unsigned),
     }
 }
 

@@ -132,6 +132,8 @@ pub struct FieldDef {
     /// `leads`, `contacts`, or `catalogs`.
     pub entity_type: String,
     pub is_api_only: bool,
+    /// Built in by amoCRM (a fixed code, not deletable), as opposed to created by a user or through the API.
+    pub is_predefined: bool,
     pub enums: Vec<FieldEnum>,
     pub currency: Option<String>,
 }
