@@ -144,6 +144,12 @@ fn field_key(path: &str) -> Option<&'static str> {
         ("escalation", "supervisor") => "ui.settings.escalation.supervisor",
         ("escalation", _) => "ui.settings.escalation.title",
         ("calendar", _) => "ui.settings.calendar.title",
+        ("payments", "editors") => "ui.settings.payments.editors",
+        ("payments", "gate_stages") => "ui.settings.payments.gates",
+        ("payments", "margin_plan" | "margin_rows") => "ui.settings.payments.margin_row",
+        ("payments", "default_time") => "ui.settings.payments.default_time",
+        ("payments", "reminder_task_text") => "ui.settings.payments.reminder_text",
+        ("payments", _) => "ui.settings.payments.title",
         ("backend_url", _) => "ui.settings.backend_url",
         _ => return None,
     })
@@ -316,8 +322,12 @@ mod tests {
             "Refusal rule 3: choose at least one"
         );
         assert_eq!(
-            line("payments.editors", problem::REQUIRED),
-            "payments.editors: choose at least one"
+            line("payments.margin_plan[0].scope", problem::REQUIRED),
+            "ui.settings.payments.margin_row 1: choose at least one"
+        );
+        assert_eq!(
+            line("unknown.path", problem::REQUIRED),
+            "unknown.path: choose at least one"
         );
     }
 }

@@ -32,6 +32,10 @@ extern "C" {
 
     #[wasm_bindgen(method, catch)]
     fn constant(this: &App, key: &str) -> Result<JsValue, JsValue>;
+
+    /// The user's interface language code, such as `ru`.
+    #[wasm_bindgen(method, getter)]
+    fn lang_id(this: &App) -> JsValue;
 }
 
 /// Reads a property of `value` when it is an object, and `undefined` otherwise.
@@ -143,6 +147,22 @@ pub fn user_is_admin() -> bool {
     flag_of(&prop(&constant("user_rights"), "is_admin")) || flag_of(&prop(&manager, "is_admin"))
 }
 
+/// The account's currency (`APP.constant('account').currency`), roubles when the page does not say.
+pub fn currency() -> leakguard_core::payments::Currency {
+    text_of(&prop(&constant("account"), "currency"))
+        .and_then(|code| leakguard_core::payments::Currency::from_code(&code))
+        .unwrap_or(leakguard_core::payments::Currency::RUB)
+}
+
+/// The user's interface language (`APP.lang_id`), English when the page does not say.
+pub fn language() -> leakguard_core::locale::Lang {
+    app()
+        .and_then(|app| app.lang_id().as_string())
+        .map_or(leakguard_core::locale::Lang::En, |code| {
+            leakguard_core::locale::Lang::from_code(&code)
+        })
+}
+
 /// A group id as amoCRM writes it: `group_401001` in the constants, or a bare number.
 fn group_id_of(value: &JsValue) -> Option<u64> {
     integer_of(value).or_else(|| value.as_string()?.strip_prefix("group_")?.parse().ok())
@@ -184,6 +204,20 @@ pub fn managers() -> Vec<Choice> {
             let active = prop(&prop(&managers, &choice.id.to_string()), "active");
             active.is_undefined() || flag_of(&active)
         })
+        .collect()
+}
+
+/// The active users of group `group_id` (each manager's `group` in `APP.constant('managers')`).
+pub fn group_members(group_id: u64) -> Vec<u64> {
+    let managers = constant("managers");
+    managers_in(&managers, group_id)
+}
+
+fn managers_in(managers: &JsValue, group_id: u64) -> Vec<u64> {
+    entries(managers)
+        .into_iter()
+        .filter(|(_, manager)| group_id_of(&prop(manager, "group")) == Some(group_id))
+        .filter_map(|(_, manager)| integer_of(&prop(&manager, "id")))
         .collect()
 }
 

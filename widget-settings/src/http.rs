@@ -4,7 +4,9 @@
 
 use std::cell::RefCell;
 
-use amo_api::{LossReason, Page, Pipeline, Problem};
+use serde::Serialize;
+
+use amo_api::{Catalog, CustomField, LossReason, Page, Pipeline, Problem};
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
 use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
@@ -123,6 +125,37 @@ pub async fn rename_loss_reason(
     )
     .await
     .map(drop)
+}
+
+/// The account's catalogs (lists), every page of them.
+pub async fn catalogs(signal: &AbortSignal) -> Result<Vec<Catalog>, HttpError> {
+    get_all("/api/v4/catalogs".to_owned(), signal).await
+}
+
+/// The fields of catalog `id` (`Status(404)` when the catalog is gone).
+pub async fn catalog_fields(id: u64, signal: &AbortSignal) -> Result<Vec<CustomField>, HttpError> {
+    get_all(format!("/api/v4/catalogs/{id}/custom_fields"), signal).await
+}
+
+/// POSTs `items` (a JSON array body, as amoCRM's batch endpoints take) and answers the created items.
+pub async fn create<T, B>(
+    path: &str,
+    items: &[B],
+    signal: &AbortSignal,
+) -> Result<Vec<T>, HttpError>
+where
+    Page<T>: serde::de::DeserializeOwned,
+    B: serde::Serialize,
+{
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    let body = items
+        .serialize(&serializer)
+        .map_err(|_| HttpError::Malformed)?;
+    let answer = request_json("POST", path, Some(&json_text(&body)?), signal)
+        .await?
+        .ok_or(HttpError::Malformed)?;
+    let page: Page<T> = serde_wasm_bindgen::from_value(answer).map_err(|_| HttpError::Malformed)?;
+    Ok(page.items)
 }
 
 /// Follows a collection from its first page until a 204 or a page without `_links.next`.

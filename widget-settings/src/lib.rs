@@ -4,9 +4,12 @@
 //! * [`mount`]: draws every settings section into the modal's custom field; freeing the returned
 //!   [`SettingsForm`] removes it again and aborts its requests.
 //! * [`SettingsForm::on_save`]: the `onSave` decision, validated by the core's `Settings::validate()`.
+//! * [`SettingsForm::on_save_async`]: the same decision as a Promise, which also prepares the
+//!   payments catalog (see [`store`]) and writes its ids into `evt.fields.config`.
 //!
 //! The sections are the next-step guard ([`form`], [`render`]), the refusal rules ([`refusals`]) and
-//! the automations with the calendar and the backend address ([`automations`]).
+//! the payments section ([`payments`], with the catalog it prepares on save: [`store`]) and the
+//! automations with the calendar and the backend address ([`automations`]).
 
 pub mod automations;
 mod config;
@@ -15,8 +18,10 @@ pub mod form;
 mod host;
 mod http;
 mod page;
+pub mod payments;
 pub mod refusals;
 mod render;
+pub mod store;
 
 use std::rc::Rc;
 
@@ -46,28 +51,60 @@ pub fn mount(widget: host::Widget, jquery: JsValue) -> Result<SettingsForm, JsEr
 #[wasm_bindgen]
 impl SettingsForm {
     /// `onSave(evt)`: `true` to save; `false` (with the problems shown in the form) for invalid
-    /// settings. Disabling the widget is never refused.
+    /// settings. Disabling the widget is never refused. It does not prepare the payments catalog
+    /// (it cannot wait): [`SettingsForm::on_save_async`] does.
     pub fn on_save(&self, event: JsValue) -> bool {
-        let (active, config) = host::save_event(&event, CONFIG_FIELD);
+        self.checked(&event).is_some()
+    }
+
+    /// `onSave(evt)` as amoCRM also accepts it, a Promise of `true` or `false`: validates like
+    /// [`SettingsForm::on_save`], then, with payments on, makes sure LeakGuard's catalog and its
+    /// fields exist (looking before creating, so a retry never makes a second one) and writes
+    /// their ids into `evt.fields.config`. When that fails the save is refused with the reason
+    /// next to the payments section, and the form keeps everything the admin typed.
+    pub fn on_save_async(&self, event: JsValue) -> js_sys::Promise {
+        let checked = self.checked(&event);
+        let page = self.page.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let ok = match (checked, page) {
+                (Some(Some(config)), Some(page)) => page.prepare_store(config, &event).await,
+                (checked, _) => checked.is_some(),
+            };
+            Ok(JsValue::from_bool(ok))
+        })
+    }
+}
+
+impl SettingsForm {
+    /// `None` when the save must be refused (the problems are shown); `Some(None)` when it may go
+    /// on as is; `Some(Some(config))` when it may go on once the payments store is prepared.
+    fn checked(&self, event: &JsValue) -> Option<Option<config::Config>> {
+        let (active, config) = host::save_event(event, CONFIG_FIELD);
         if !active {
-            return true;
+            return Some(None);
         }
-        let problems = match config::load(&config) {
+        let (problems, config) = match config::load(&config) {
             Ok(config) => {
                 let mut problems = config.validate();
                 if let Some(page) = &self.page {
                     problems.extend(page.form_problems.borrow().iter().cloned());
                 }
-                problems
+                (problems, Some(config))
             }
-            Err(()) => vec![Problem {
-                path: CONFIG_FIELD.to_owned(),
-                key: "ui.settings.error.unreadable",
-            }],
+            Err(()) => (
+                vec![Problem {
+                    path: CONFIG_FIELD.to_owned(),
+                    key: "ui.settings.error.unreadable",
+                }],
+                None,
+            ),
         };
         if let Some(page) = &self.page {
             page.show(&problems);
         }
-        problems.is_empty()
+        if !problems.is_empty() {
+            return None;
+        }
+        Some(config.filter(|config| config.settings.payments.enabled))
     }
 }

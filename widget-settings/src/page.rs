@@ -17,7 +17,7 @@ use crate::form::{self, FormValues, ScopeMode, Texts};
 use crate::host::{self, PipelineChoice, Widget};
 use crate::http::{self, HttpError};
 use crate::render::{draw_form, draw_scope_lists, preset_row, show_problems, show_scope};
-use crate::{automations, refusals};
+use crate::{automations, payments, refusals, store};
 
 /// The mounted form. Dropping it removes the form and its listeners and aborts its requests.
 #[derive(Debug)]
@@ -33,6 +33,8 @@ pub struct Page {
     pub(crate) pipelines: RefCell<Vec<PipelineChoice>>,
     /// Problems only the form sees (text that is no value at all), added to the core's on save.
     pub(crate) form_problems: RefCell<Vec<Problem>>,
+    /// The account currency, in which the margin plan is typed.
+    pub(crate) currency: leakguard_core::payments::Currency,
 }
 
 impl Page {
@@ -67,6 +69,13 @@ impl Page {
         let errors = root.query_selector("[data-errors]")?;
         for section in [
             refusals::draw_section(&widget)?,
+            payments::draw_section(
+                &settings.settings.payments,
+                &host::managers(),
+                &host::groups(),
+                host::currency(),
+                &widget,
+            )?,
             automations::draw_section(&settings, &host::managers(), &host::groups(), &widget)?,
         ] {
             root.insert_before(&section, errors.as_ref().map(AsRef::as_ref))?;
@@ -87,6 +96,7 @@ impl Page {
             requests: RefCell::new(Vec::new()),
             pipelines: RefCell::new(Vec::new()),
             form_problems: RefCell::new(Vec::new()),
+            currency: host::currency(),
         });
         let element = page.root.element().clone();
         let listeners = ["change", "input"]
@@ -124,6 +134,9 @@ impl Page {
             .map(|problem| form::problem_line(problem, &self.widget))
             .collect();
         let _ = show_problems(self.root.element(), &lines);
+        let _ = payments::show_field_problems(self.root.element(), problems, |problem| {
+            self.widget.text(problem.key)
+        });
     }
 
     /// Something in the form changed: write the configuration and let amoCRM enable Save.
@@ -136,7 +149,13 @@ impl Page {
             let mut config = self.settings.borrow_mut();
             form::apply(&values, &mut config.settings.next_step);
             refusals::apply(root, &mut config.settings.refusals);
-            *self.form_problems.borrow_mut() = automations::apply(root, &mut config);
+            let mut problems = automations::apply(root, &mut config);
+            problems.extend(payments::apply(
+                root,
+                &mut config.settings.payments,
+                self.currency,
+            ));
+            *self.form_problems.borrow_mut() = problems;
             config.to_json()
         };
         if let Some(json) = json {
@@ -164,7 +183,7 @@ impl Page {
 
     /// Adds or removes a preset row, or passes the click on to the section it belongs to.
     fn clicked(self: &Rc<Self>, target: &Element) {
-        if refusals::clicked(self, target) {
+        if refusals::clicked(self, target) || self.payments_clicked(target) {
             return;
         }
         let root = self.root.element();
@@ -196,6 +215,101 @@ impl Page {
             };
         }
         self.changed();
+    }
+
+    /// Adds or removes a margin target row, or ticks a group's editors; `false` for other clicks.
+    fn payments_clicked(&self, target: &Element) -> bool {
+        let root = self.root.element();
+        let button = |selector: &str| target.closest(selector).ok().flatten();
+        if button("[data-add-margin]").is_some() {
+            let Ok(Some(rows)) = root.query_selector("[data-margin-rows]") else {
+                return true;
+            };
+            if let Ok(row) =
+                payments::margin_row("", "company", "", &host::managers(), &self.widget)
+            {
+                let _ = rows.append_child(&row);
+            }
+        } else if let Some(row) = button("[data-remove-margin]")
+            .and_then(|b| b.closest("[data-margin-row]").ok().flatten())
+        {
+            row.remove();
+        } else if let Some(group) = button("[data-payments-group]") {
+            let group_id: u64 = group
+                .get_attribute("data-payments-group")
+                .and_then(|id| id.parse().ok())
+                .unwrap_or(0);
+            payments::toggle_group(root, &host::group_members(group_id));
+        } else {
+            return false;
+        }
+        self.changed();
+        true
+    }
+
+    /// Prepares the payments store for `config` (the one being saved) and, when its ids change,
+    /// writes them into `event.fields.config` and into the form's own configuration. `false`, with
+    /// the reason shown, when amoCRM could not be asked or refused.
+    pub(crate) async fn prepare_store(&self, mut config: Config, event: &JsValue) -> bool {
+        let status = self
+            .root
+            .element()
+            .query_selector("[data-payments-store]")
+            .ok()
+            .flatten();
+        let say = |text: &str, failed: bool| {
+            if let Some(status) = &status {
+                status.set_text_content(Some(text));
+                let class = if failed {
+                    "leakguard-settings__error"
+                } else {
+                    "leakguard-settings__hint"
+                };
+                status.set_class_name(class);
+            }
+        };
+        say(
+            &self.widget.text("ui.settings.payments.store_preparing"),
+            false,
+        );
+        let Some(signal) = self.hold() else {
+            return false;
+        };
+        let current = config.settings.payments.store;
+        match store::prepare(current, host::language(), &signal).await {
+            Ok(prepared) => {
+                say(
+                    &leakguard_core::text::interpolate(
+                        &self.widget.text("ui.settings.payments.store_ready"),
+                        &[("id", &prepared.store.catalog_id.to_string())],
+                    ),
+                    false,
+                );
+                if current == Some(prepared.store) {
+                    return true;
+                }
+                config.settings.payments.store = Some(prepared.store);
+                self.settings.borrow_mut().settings.payments.store = Some(prepared.store);
+                self.store_quietly();
+                let Some(json) = config.to_json() else {
+                    return false;
+                };
+                let fields = js_sys::Reflect::get(event, &"fields".into()).unwrap_or_default();
+                fields.is_object()
+                    && js_sys::Reflect::set(&fields, &CONFIG_FIELD.into(), &json.into())
+                        .unwrap_or(false)
+            }
+            Err(error) => {
+                say(
+                    &leakguard_core::text::interpolate(
+                        &self.widget.text("ui.settings.payments.store_failed"),
+                        &[("error", &error_text(error, &self.widget))],
+                    ),
+                    true,
+                );
+                false
+            }
+        }
     }
 
     /// Keeps a request alive until the form goes away (dropping it aborts it).
@@ -262,6 +376,7 @@ impl Page {
             );
             let _ =
                 automations::show_stages(root, &pipelines, &config.settings.stuck, &self.widget);
+            let _ = payments::show_gates(root, &pipelines, &config.settings.payments, &self.widget);
         }
         *self.pipelines.borrow_mut() = pipelines;
         refusals::pipelines_known(self);
