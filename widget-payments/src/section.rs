@@ -1,0 +1,1377 @@
+//! The payments section drawn into the card: loads the deal's records (2 requests), shows the
+//! schedule, payments, expenses and totals, and lets users who may edit add a schedule, payments
+//! and expenses, edit and delete them, and remind the manager of an overdue row.
+//!
+//! The whole section is redrawn from its state after every change; the listeners (click, change,
+//! input, keydown) sit on the section's root once, are found by `data-action` and die with it.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+
+use amo_api::tasks::EntityType;
+use amo_api::NewTask;
+use leakguard_core::dates::{local_date_of, Calendar, Date};
+use leakguard_core::deal::{Account, DealContext};
+use leakguard_core::idempotency::{has_marker, marker, MarkerKind};
+use leakguard_core::payments::store::{
+    change_note, deal_payments, format_date, record_name, Change as NoteChange, Record, RecordKind,
+};
+use leakguard_core::payments::{
+    format_money, may_edit_payments, overdue_payments, reminder_task, DealLedger, Money,
+};
+use leakguard_core::settings::PaymentEditors;
+use leakguard_core::text::interpolate;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, Event};
+
+use crate::data::{self, Context, Deal};
+use crate::dom::{self, Listener, Owned};
+use crate::form::{self, Fields, FormError, ScheduleMode, PRESETS};
+use crate::http::{self, HttpError, InFlight};
+use crate::model::{self, RowStatus};
+use crate::pending::{self, Change, Pending, StoredRecord};
+use crate::save;
+
+/// What the section can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Loading,
+    /// The settings have no catalog yet: an administrator must save them once.
+    NoStore,
+    /// The stored settings cannot be read.
+    Unreadable,
+    Failed(HttpError),
+    Ready,
+}
+
+impl Phase {
+    fn code(self) -> &'static str {
+        match self {
+            Phase::Loading => "loading",
+            Phase::NoStore => "no-store",
+            Phase::Unreadable => "unreadable",
+            Phase::Failed(_) => "failed",
+            Phase::Ready => "ready",
+        }
+    }
+}
+
+/// Which form is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FormKind {
+    Schedule,
+    Record {
+        kind: RecordKind,
+        editing: Option<u64>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct OpenForm {
+    kind: FormKind,
+    fields: Fields,
+    error: Option<FormError>,
+}
+
+/// A reminder's state, per planned payment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Remind {
+    Sending,
+    Done,
+    Failed(HttpError),
+}
+
+#[derive(Debug)]
+struct State {
+    phase: Phase,
+    deal: Deal,
+    records: Vec<Record>,
+    form: Option<OpenForm>,
+    /// The record whose deletion waits for a confirmation.
+    confirm: Option<u64>,
+    pending: Option<Pending>,
+    saving: bool,
+    save_error: Option<HttpError>,
+    reminders: BTreeMap<u64, Remind>,
+}
+
+/// The mounted section. Dropping it removes its element and listeners and aborts its requests.
+#[derive(Debug)]
+pub struct Section {
+    context: Context,
+    root: Owned,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<Listener>>,
+    loading: RefCell<Option<InFlight>>,
+    saving: RefCell<Option<InFlight>>,
+    reminding: RefCell<Option<InFlight>>,
+}
+
+impl Section {
+    /// Draws the section into `area` and starts loading.
+    pub fn mount(context: Context, area: &Element) -> Result<Rc<Section>, JsValue> {
+        let root = dom::child(area, "div", "leakguard-payments")?;
+        root.set_attribute("data-leakguard-payments", "")?;
+        root.set_attribute("role", "region")?;
+        root.set_attribute("aria-label", &context.widget.text("ui.payments.title"))?;
+        let stored = dom_storage()
+            .and_then(|s| s.get_item(&storage_key(&context)).ok().flatten())
+            .and_then(|text| Pending::from_json(&text, context.lead_id));
+        let phase = match (&context.settings, context.store()) {
+            (None, _) => Phase::Unreadable,
+            (Some(_), None) => Phase::NoStore,
+            (Some(_), Some(_)) => Phase::Loading,
+        };
+        let section = Rc::new(Section {
+            context,
+            root: Owned::new(root),
+            state: RefCell::new(State {
+                phase,
+                deal: Deal::default(),
+                records: Vec::new(),
+                form: None,
+                confirm: None,
+                pending: stored,
+                saving: false,
+                save_error: None,
+                reminders: BTreeMap::new(),
+            }),
+            listeners: RefCell::new(Vec::new()),
+            loading: RefCell::new(None),
+            saving: RefCell::new(None),
+            reminding: RefCell::new(None),
+        });
+        section.listen();
+        section.render();
+        if phase == Phase::Loading {
+            load(&section);
+        }
+        Ok(section)
+    }
+
+    fn text(&self, key: &str) -> String {
+        self.context.widget.text(key)
+    }
+
+    fn money(&self, minor: i64) -> String {
+        format_money(Money::new(minor, self.context.currency), self.context.lang)
+    }
+
+    fn date(&self, date: Date) -> String {
+        format_date(date, self.context.lang)
+    }
+
+    fn today(&self) -> Date {
+        local_date_of(now(), &self.context.zone)
+    }
+
+    fn may_edit(&self) -> bool {
+        self.context
+            .settings
+            .as_ref()
+            .is_some_and(|s| may_edit_payments(&self.context.user, &s.payments))
+    }
+
+    fn listen(self: &Rc<Self>) {
+        let root = self.root.element();
+        let mut listeners = Vec::new();
+        let weak = Rc::downgrade(self);
+        listeners.push(dom::on(root, "click", move |event| {
+            let Some(target) = action_target(event) else {
+                return;
+            };
+            let action = target.get_attribute("data-action").unwrap_or_default();
+            let id = target
+                .get_attribute("data-id")
+                .and_then(|id| id.parse().ok())
+                .unwrap_or(0);
+            defer(&weak, move |section| section.act(&action, id));
+        }));
+        let weak = Rc::downgrade(self);
+        listeners.push(dom::on(root, "change", move |event| {
+            let field = field_of(event);
+            if matches!(field.as_deref(), Some("mode" | "preset")) {
+                defer(&weak, move |section| {
+                    section.field_changed(field.as_deref())
+                });
+            }
+        }));
+        let weak = Rc::downgrade(self);
+        listeners.push(dom::on(root, "input", move |_| {
+            if let Some(section) = weak.upgrade() {
+                section.capture();
+                section.preview();
+            }
+        }));
+        let weak = Rc::downgrade(self);
+        listeners.push(dom::on(root, "keydown", move |event| {
+            let escape = event
+                .dyn_ref::<web_sys::KeyboardEvent>()
+                .is_some_and(|key| key.key() == "Escape");
+            if escape {
+                defer(&weak, |section| section.act("cancel-form", 0));
+            }
+        }));
+        *self.listeners.borrow_mut() = listeners;
+    }
+
+    /// Reads the open form's inputs into the state.
+    fn capture(&self) {
+        let mut state = self.state.borrow_mut();
+        let Some(open) = state.form.as_mut() else {
+            return;
+        };
+        let Ok(inputs) = self.root.element().query_selector_all("[data-field]") else {
+            return;
+        };
+        for i in 0..inputs.length() {
+            if let Some(input) = inputs.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                if let Some(name) = input.get_attribute("data-field") {
+                    open.fields.insert(name, dom::value_of(&input));
+                }
+            }
+        }
+    }
+
+    fn field_changed(self: &Rc<Self>, field: Option<&str>) {
+        self.capture();
+        if field == Some("preset") {
+            if let Some(open) = self.state.borrow_mut().form.as_mut() {
+                let index = open
+                    .fields
+                    .get("preset")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                form::apply_preset(&mut open.fields, index);
+            }
+        }
+        self.render();
+        self.focus(&format!("[data-field=\"{}\"]", field.unwrap_or("mode")));
+    }
+
+    fn focus(&self, selector: &str) {
+        if let Ok(Some(element)) = self.root.element().query_selector(selector) {
+            if let Some(element) = element.dyn_ref::<web_sys::HtmlElement>() {
+                let _ = element.focus();
+            }
+        }
+    }
+
+    /// A button was pressed.
+    fn act(self: &Rc<Self>, action: &str, id: u64) {
+        self.capture();
+        let today = form::date_input_value(self.today());
+        let open = |kind, fields| {
+            Some(OpenForm {
+                kind,
+                fields,
+                error: None,
+            })
+        };
+        {
+            let mut state = self.state.borrow_mut();
+            match action {
+                "retry-load" => {
+                    drop(state);
+                    load(self);
+                    return;
+                }
+                "open-schedule" => {
+                    let price = Money::from_major(state.deal.price, self.context.currency)
+                        .map(|m| crate::form::amount_input(m.minor, self.context.currency))
+                        .unwrap_or_default();
+                    state.form = open(
+                        FormKind::Schedule,
+                        form::schedule_defaults(&price, self.today()),
+                    );
+                }
+                "open-payment" | "open-expense" => {
+                    let kind = if action == "open-payment" {
+                        RecordKind::Payment
+                    } else {
+                        RecordKind::Expense
+                    };
+                    let mut fields = Fields::new();
+                    fields.insert("date".into(), today);
+                    state.form = open(
+                        FormKind::Record {
+                            kind,
+                            editing: None,
+                        },
+                        fields,
+                    );
+                }
+                "edit" => {
+                    if let Some(record) = state.records.iter().find(|r| r.id == id).cloned() {
+                        let mut fields = Fields::new();
+                        fields.insert(
+                            "amount".into(),
+                            form::amount_input(record.amount, self.context.currency),
+                        );
+                        fields.insert("date".into(), form::date_input_value(record.date));
+                        fields.insert(
+                            "planned".into(),
+                            record.planned_id.map(|p| p.to_string()).unwrap_or_default(),
+                        );
+                        fields.insert("comment".into(), record.comment.clone());
+                        let kind = FormKind::Record {
+                            kind: record.kind,
+                            editing: Some(record.id),
+                        };
+                        state.form = open(kind, fields);
+                    }
+                }
+                "cancel-form" => state.form = None,
+                "add-part" | "remove-part" | "add-row" | "remove-row" => {
+                    if let Some(open) = state.form.as_mut() {
+                        let index = usize::try_from(id).unwrap_or(0);
+                        match action {
+                            "add-part" => form::add_row(&mut open.fields, "pct", "days", "", "0"),
+                            "remove-part" => {
+                                form::remove_row(&mut open.fields, "pct", "days", index)
+                            }
+                            "add-row" => form::add_row(
+                                &mut open.fields,
+                                "row_date",
+                                "row_amount",
+                                &today,
+                                "",
+                            ),
+                            _ => {
+                                form::remove_row(&mut open.fields, "row_date", "row_amount", index)
+                            }
+                        }
+                    }
+                }
+                "delete" => state.confirm = Some(id),
+                "cancel-delete" => state.confirm = None,
+                "confirm-delete" => {
+                    state.confirm = None;
+                    let record = state.records.iter().find(|r| r.id == id).cloned();
+                    drop(state);
+                    if let Some(record) = record {
+                        let note = self.note(&NoteChange::Deleted(&record));
+                        self.start_save(
+                            Change::Delete {
+                                record: StoredRecord::of(&record),
+                            },
+                            note,
+                        );
+                    }
+                    return;
+                }
+                "save-form" => {
+                    drop(state);
+                    self.submit();
+                    return;
+                }
+                "retry-save" => {
+                    drop(state);
+                    send(self);
+                    return;
+                }
+                "discard-pending" => {
+                    state.pending = None;
+                    state.save_error = None;
+                    if let Some(storage) = dom_storage() {
+                        let _ = storage.remove_item(&storage_key(&self.context));
+                    }
+                }
+                "remind" => {
+                    drop(state);
+                    remind(self, id);
+                    return;
+                }
+                _ => return,
+            }
+        }
+        self.render();
+    }
+
+    /// The note of a change, with the marker of the save that carries it.
+    fn note(&self, change: &NoteChange<'_>) -> String {
+        change_note(
+            change,
+            &self.context.user_name,
+            self.context.currency,
+            self.context.lang,
+        )
+    }
+
+    /// Checks the open form and saves it.
+    fn submit(self: &Rc<Self>) {
+        let Some(open) = self.state.borrow().form.clone() else {
+            return;
+        };
+        let lead = self.context.lead_id;
+        let currency = self.context.currency;
+        let result = match open.kind {
+            FormKind::Schedule => form::schedule_from(&open.fields, currency).map(|rows| {
+                let records = form::plan_records(&rows, lead);
+                let note = self.note(&NoteChange::Scheduled(&records));
+                (
+                    Change::Add {
+                        records: records.iter().map(StoredRecord::of).collect(),
+                    },
+                    note,
+                )
+            }),
+            FormKind::Record { kind, editing } => {
+                let before = editing.and_then(|id| {
+                    self.state
+                        .borrow()
+                        .records
+                        .iter()
+                        .find(|r| r.id == id)
+                        .cloned()
+                });
+                form::record_from(&open.fields, kind, lead, before.as_ref(), currency).map(
+                    |record| match &before {
+                        Some(before) => {
+                            let note = self.note(&NoteChange::Edited {
+                                before,
+                                after: &record,
+                            });
+                            (
+                                Change::Edit {
+                                    before: StoredRecord::of(before),
+                                    after: StoredRecord::of(&record),
+                                },
+                                note,
+                            )
+                        }
+                        None => {
+                            let note = self.note(&NoteChange::Added(&record));
+                            (
+                                Change::Add {
+                                    records: vec![StoredRecord::of(&record)],
+                                },
+                                note,
+                            )
+                        }
+                    },
+                )
+            }
+        };
+        match result {
+            Ok((change, note)) => {
+                self.state.borrow_mut().form = None;
+                self.start_save(change, note);
+            }
+            Err(error) => {
+                let field = error.field.clone();
+                if let Some(open) = self.state.borrow_mut().form.as_mut() {
+                    open.error = Some(error);
+                }
+                self.render();
+                self.focus(&format!("[data-field=\"{field}\"]"));
+            }
+        }
+    }
+
+    /// Keeps the change in `localStorage`, then sends it.
+    fn start_save(self: &Rc<Self>, change: Change, note: String) {
+        let nonce = js_sys::Date::now() as i64;
+        let mut pending = Pending::new(self.context.lead_id, nonce, now(), change, String::new());
+        pending.note = leakguard_core::idempotency::with_marker(&note, &pending.marker());
+        persist(&self.context, &pending);
+        self.state.borrow_mut().pending = Some(pending);
+        send(self);
+    }
+
+    /// Redraws the preview of the schedule form.
+    fn preview(&self) {
+        let Ok(Some(preview)) = self.root.element().query_selector("[data-lg-preview]") else {
+            return;
+        };
+        let Some(open) = self.state.borrow().form.clone() else {
+            return;
+        };
+        preview.set_text_content(None);
+        match form::schedule_from(&open.fields, self.context.currency) {
+            Ok(rows) => {
+                for row in rows {
+                    let line = format!("{} — {}", self.date(row.due), self.money(row.amount));
+                    let _ = dom::text(&preview, "li", "", &line);
+                }
+            }
+            Err(error) => {
+                let _ = dom::text(
+                    &preview,
+                    "li",
+                    "leakguard-payments__hint",
+                    &self.text(error.key),
+                );
+            }
+        }
+    }
+
+    /// Draws everything for the current state.
+    fn render(&self) {
+        let root = self.root.element();
+        root.set_text_content(None);
+        let state = self.state.borrow();
+        let _ = root.set_attribute("data-state", state.phase.code());
+        let _ = self.draw(root, &state);
+        drop(state);
+        self.preview();
+    }
+
+    fn draw(&self, root: &Element, state: &State) -> Result<(), JsValue> {
+        match state.phase {
+            Phase::Loading => {
+                dom::text(
+                    root,
+                    "p",
+                    "leakguard-payments__hint",
+                    &self.text("ui.payments.loading"),
+                )?;
+                return Ok(());
+            }
+            Phase::NoStore => {
+                dom::text(
+                    root,
+                    "p",
+                    "leakguard-payments__hint",
+                    &self.text("ui.payments.no_store"),
+                )?;
+                return Ok(());
+            }
+            Phase::Unreadable => {
+                dom::text(
+                    root,
+                    "p",
+                    "leakguard-payments__alert",
+                    &self.text("ui.payments.unreadable"),
+                )?
+                .set_attribute("role", "alert")?;
+                return Ok(());
+            }
+            Phase::Failed(error) => {
+                let line = format!(
+                    "{} {}",
+                    self.text("ui.payments.load_failed"),
+                    self.text(error.key())
+                );
+                dom::text(root, "p", "leakguard-payments__alert", &line)?
+                    .set_attribute("role", "alert")?;
+                dom::button(root, "retry-load", &self.text("ui.payments.retry"), None)?;
+                return Ok(());
+            }
+            Phase::Ready => {}
+        }
+        let may_edit = self.may_edit();
+        if !may_edit {
+            let key = match self.context.settings.as_ref().map(|s| &s.payments.editors) {
+                Some(PaymentEditors::Admins) => "ui.payments.read_only_admins",
+                _ => "ui.payments.read_only_users",
+            };
+            dom::text(root, "p", "leakguard-payments__hint", &self.text(key))?
+                .set_attribute("data-lg-read-only", "")?;
+        }
+        self.draw_pending(root, state)?;
+        let view = model::view(
+            &state.records,
+            self.context.currency,
+            now(),
+            &self.context.zone,
+        );
+        self.draw_totals(root, &view.totals)?;
+        let idle = may_edit && state.pending.is_none() && !state.saving;
+        self.draw_plans(root, state, &view, idle)?;
+        self.draw_entries(root, state, &view.payments, RecordKind::Payment, idle)?;
+        self.draw_entries(root, state, &view.expenses, RecordKind::Expense, idle)?;
+        if let Some(open) = &state.form {
+            self.draw_form(root, state, open)?;
+        } else if idle {
+            let actions = dom::child(root, "div", "leakguard-payments__actions")?;
+            dom::button(
+                &actions,
+                "open-schedule",
+                &self.text("ui.payments.add_schedule"),
+                None,
+            )?;
+            dom::button(
+                &actions,
+                "open-payment",
+                &self.text("ui.payments.add_payment"),
+                None,
+            )?;
+            dom::button(
+                &actions,
+                "open-expense",
+                &self.text("ui.payments.add_expense"),
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self, pending: &Pending) -> String {
+        let names: Vec<String> = pending
+            .records()
+            .iter()
+            .map(|r| {
+                let r = match (&pending.change, r.kind) {
+                    (Change::Delete { record }, _) => {
+                        record.record(r.lead_id).unwrap_or_else(|| r.clone())
+                    }
+                    _ => r.clone(),
+                };
+                record_name(&r, self.context.currency, self.context.lang, None)
+            })
+            .collect();
+        let prefix = match pending.change {
+            Change::Delete { .. } => self.text("ui.payments.pending_delete"),
+            _ => String::new(),
+        };
+        format!("{prefix}{}", names.join("; "))
+    }
+
+    fn draw_pending(&self, root: &Element, state: &State) -> Result<(), JsValue> {
+        let Some(pending) = &state.pending else {
+            return Ok(());
+        };
+        let banner = dom::child(root, "div", "leakguard-payments__pending")?;
+        banner.set_attribute(
+            "data-lg-pending",
+            if state.saving { "saving" } else { "unsaved" },
+        )?;
+        banner.set_attribute("role", "status")?;
+        if state.saving {
+            dom::text(&banner, "p", "", &self.text("ui.payments.saving"))?;
+        } else {
+            let line = dom::text(
+                &banner,
+                "p",
+                "leakguard-payments__alert",
+                &self.text("ui.payments.not_saved"),
+            )?;
+            line.set_attribute("role", "alert")?;
+            if let Some(error) = state.save_error {
+                dom::text(
+                    &banner,
+                    "p",
+                    "leakguard-payments__alert",
+                    &self.text(error.key()),
+                )?;
+            }
+        }
+        dom::text(
+            &banner,
+            "p",
+            "leakguard-payments__pending-what",
+            &self.describe(pending),
+        )?;
+        if !state.saving {
+            dom::button(
+                &banner,
+                "retry-save",
+                &self.text("ui.payments.retry_save"),
+                None,
+            )?;
+            dom::button(
+                &banner,
+                "discard-pending",
+                &self.text("ui.payments.discard"),
+                None,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn draw_totals(
+        &self,
+        root: &Element,
+        totals: &leakguard_core::payments::Totals,
+    ) -> Result<(), JsValue> {
+        let list = dom::child(root, "dl", "leakguard-payments__totals")?;
+        let overdue = if totals.overdue > 0 {
+            interpolate(
+                &self.text("ui.payments.overdue_days"),
+                &[
+                    ("amount", &self.money(totals.overdue)),
+                    ("days", &totals.days_overdue.to_string()),
+                ],
+            )
+        } else {
+            self.money(0)
+        };
+        let mut items = vec![
+            ("planned", self.money(totals.planned)),
+            ("paid", self.money(totals.paid)),
+            ("remaining", self.money(totals.remaining)),
+            ("overdue", overdue),
+            ("expenses", self.money(totals.expenses)),
+            ("margin", self.money(totals.margin)),
+        ];
+        if totals.unallocated > 0 {
+            items.push(("unallocated", self.money(totals.unallocated)));
+        }
+        for (key, value) in items {
+            let item = dom::child(&list, "div", "leakguard-payments__total")?;
+            item.set_attribute("data-total", key)?;
+            if key == "overdue" && totals.overdue > 0 {
+                item.set_attribute("data-alert", "")?;
+            }
+            dom::text(
+                &item,
+                "dt",
+                "",
+                &self.text(&format!("ui.payments.total.{key}")),
+            )?;
+            dom::text(&item, "dd", "", &value)?;
+        }
+        Ok(())
+    }
+
+    /// A table with a caption and header cells, returning its body.
+    fn table(&self, root: &Element, name: &str, heads: &[&str]) -> Result<Element, JsValue> {
+        let table = dom::child(root, "table", "leakguard-payments__table")?;
+        table.set_attribute("data-lg-table", name)?;
+        dom::text(
+            &table,
+            "caption",
+            "",
+            &self.text(&format!("ui.payments.{name}.title")),
+        )?;
+        let head = dom::child(&dom::child(&table, "thead", "")?, "tr", "")?;
+        for key in heads {
+            dom::text(
+                &head,
+                "th",
+                "",
+                &self.text(&format!("ui.payments.column.{key}")),
+            )?
+            .set_attribute("scope", "col")?;
+        }
+        dom::child(&table, "tbody", "")
+    }
+
+    fn row_actions(
+        &self,
+        row: &Element,
+        state: &State,
+        id: u64,
+        idle: bool,
+    ) -> Result<(), JsValue> {
+        let cell = dom::child(row, "td", "leakguard-payments__row-actions")?;
+        if !idle {
+            return Ok(());
+        }
+        if state.confirm == Some(id) {
+            dom::text(&cell, "span", "", &self.text("ui.payments.confirm_delete"))?;
+            dom::button(
+                &cell,
+                "confirm-delete",
+                &self.text("ui.payments.yes"),
+                Some(id),
+            )?;
+            dom::button(
+                &cell,
+                "cancel-delete",
+                &self.text("ui.payments.no"),
+                Some(id),
+            )?;
+        } else {
+            dom::button(&cell, "edit", &self.text("ui.payments.edit"), Some(id))?;
+            dom::button(&cell, "delete", &self.text("ui.payments.delete"), Some(id))?;
+        }
+        Ok(())
+    }
+
+    fn draw_plans(
+        &self,
+        root: &Element,
+        state: &State,
+        view: &model::View,
+        idle: bool,
+    ) -> Result<(), JsValue> {
+        let body = self.table(
+            root,
+            "plans",
+            &["due", "amount", "paid", "remaining", "status", "actions"],
+        )?;
+        if view.plans.is_empty() {
+            self.empty(&body, 6)?;
+        }
+        for plan in &view.plans {
+            let id = plan.record.id;
+            let row = dom::child(&body, "tr", "")?;
+            row.set_attribute("data-id", &id.to_string())?;
+            for text in [
+                self.date(plan.record.date),
+                self.money(plan.record.amount),
+                self.money(plan.paid),
+                self.money(plan.remaining),
+            ] {
+                dom::text(&row, "td", "", &text)?;
+            }
+            let status = dom::child(&row, "td", "")?;
+            match plan.status {
+                RowStatus::Paid => {
+                    row.set_attribute("data-status", "paid")?;
+                    dom::text(&status, "span", "", &self.text("ui.payments.status.paid"))?;
+                }
+                RowStatus::Due => {
+                    row.set_attribute("data-status", "due")?;
+                    dom::text(&status, "span", "", &self.text("ui.payments.status.due"))?;
+                }
+                RowStatus::Overdue { days } => {
+                    row.set_attribute("data-status", "overdue")?;
+                    row.set_class_name("leakguard-payments__overdue");
+                    let manager = crate::host::manager_name(state.deal.responsible_user_id)
+                        .unwrap_or_else(|| state.deal.responsible_user_id.to_string());
+                    let text = interpolate(
+                        &self.text("ui.payments.status.overdue"),
+                        &[("days", &days.to_string()), ("manager", &manager)],
+                    );
+                    dom::text(&status, "span", "", &text)?
+                        .set_attribute("data-lg-manager", &manager)?;
+                    match state.reminders.get(&id) {
+                        Some(Remind::Sending) => {
+                            dom::text(&status, "span", "", &self.text("ui.payments.reminding"))?;
+                        }
+                        Some(Remind::Done) => {
+                            dom::text(&status, "span", "", &self.text("ui.payments.reminded"))?
+                                .set_attribute("data-lg-reminded", "")?;
+                        }
+                        other => {
+                            if let Some(Remind::Failed(error)) = other {
+                                dom::text(
+                                    &status,
+                                    "span",
+                                    "leakguard-payments__alert",
+                                    &self.text(error.key()),
+                                )?;
+                            }
+                            dom::button(
+                                &status,
+                                "remind",
+                                &self.text("ui.payments.remind"),
+                                Some(id),
+                            )?;
+                        }
+                    }
+                }
+            }
+            self.row_actions(&row, state, id, idle)?;
+        }
+        Ok(())
+    }
+
+    fn empty(&self, body: &Element, columns: u32) -> Result<(), JsValue> {
+        let cell = dom::text(
+            &dom::child(body, "tr", "")?,
+            "td",
+            "leakguard-payments__hint",
+            &self.text("ui.payments.empty"),
+        )?;
+        cell.set_attribute("colspan", &columns.to_string())
+    }
+
+    fn draw_entries(
+        &self,
+        root: &Element,
+        state: &State,
+        rows: &[model::EntryRow],
+        kind: RecordKind,
+        idle: bool,
+    ) -> Result<(), JsValue> {
+        let (name, heads): (&str, &[&str]) = match kind {
+            RecordKind::Payment => (
+                "payments",
+                &["date", "amount", "planned", "comment", "actions"],
+            ),
+            _ => ("expenses", &["date", "amount", "comment", "actions"]),
+        };
+        let body = self.table(root, name, heads)?;
+        if rows.is_empty() {
+            self.empty(&body, heads.len() as u32)?;
+        }
+        for entry in rows {
+            let row = dom::child(&body, "tr", "")?;
+            row.set_attribute("data-id", &entry.record.id.to_string())?;
+            dom::text(&row, "td", "", &self.date(entry.record.date))?;
+            dom::text(&row, "td", "", &self.money(entry.record.amount))?;
+            if kind == RecordKind::Payment {
+                let planned = entry
+                    .planned_due
+                    .map_or_else(|| "—".to_owned(), |due| self.date(due));
+                dom::text(&row, "td", "", &planned)?;
+            }
+            dom::text(&row, "td", "", &entry.record.comment)?;
+            self.row_actions(&row, state, entry.record.id, idle)?;
+        }
+        Ok(())
+    }
+
+    /// A labelled input (`select_options` makes it a select).
+    fn input(
+        &self,
+        parent: &Element,
+        field: &str,
+        label_key: &str,
+        input_type: &str,
+        open: &OpenForm,
+        select_options: Option<&[(String, String)]>,
+    ) -> Result<(), JsValue> {
+        let label = dom::child(parent, "label", "leakguard-payments__field")?;
+        dom::text(&label, "span", "", &self.text(label_key))?;
+        let input = match select_options {
+            Some(options) => {
+                let select = dom::child(&label, "select", "")?;
+                for (value, text) in options {
+                    dom::text(&select, "option", "", text)?.set_attribute("value", value)?;
+                }
+                select
+            }
+            None => {
+                let input = dom::child(&label, "input", "")?;
+                input.set_attribute("type", input_type)?;
+                input
+            }
+        };
+        input.set_attribute("data-field", field)?;
+        dom::set_value(&input, open.fields.get(field).map_or("", String::as_str));
+        if open.error.as_ref().is_some_and(|e| e.field == field) {
+            input.set_attribute("aria-invalid", "true")?;
+        }
+        Ok(())
+    }
+
+    fn draw_form(&self, root: &Element, state: &State, open: &OpenForm) -> Result<(), JsValue> {
+        let box_ = dom::child(root, "div", "leakguard-payments__form")?;
+        box_.set_attribute("role", "group")?;
+        let (title, form_name) = match open.kind {
+            FormKind::Schedule => ("ui.payments.form.schedule", "schedule"),
+            FormKind::Record {
+                kind: RecordKind::Payment,
+                ..
+            } => ("ui.payments.form.payment", "payment"),
+            FormKind::Record {
+                kind: RecordKind::Expense,
+                ..
+            } => ("ui.payments.form.expense", "expense"),
+            FormKind::Record { .. } => ("ui.payments.form.plan", "plan"),
+        };
+        box_.set_attribute("data-lg-form", form_name)?;
+        box_.set_attribute("aria-label", &self.text(title))?;
+        dom::text(&box_, "h4", "", &self.text(title))?;
+        match open.kind {
+            FormKind::Schedule => self.draw_schedule_form(&box_, open)?,
+            FormKind::Record { kind, .. } => {
+                self.input(
+                    &box_,
+                    "amount",
+                    "ui.payments.column.amount",
+                    "text",
+                    open,
+                    None,
+                )?;
+                self.input(&box_, "date", "ui.payments.column.date", "date", open, None)?;
+                if kind == RecordKind::Payment {
+                    let mut options = vec![(String::new(), self.text("ui.payments.form.no_plan"))];
+                    options.extend(
+                        state
+                            .records
+                            .iter()
+                            .filter(|r| r.kind == RecordKind::Plan)
+                            .map(|r| {
+                                (
+                                    r.id.to_string(),
+                                    format!("{} · {}", self.date(r.date), self.money(r.amount)),
+                                )
+                            }),
+                    );
+                    self.input(
+                        &box_,
+                        "planned",
+                        "ui.payments.column.planned",
+                        "",
+                        open,
+                        Some(&options),
+                    )?;
+                }
+                self.input(
+                    &box_,
+                    "comment",
+                    "ui.payments.column.comment",
+                    "text",
+                    open,
+                    None,
+                )?;
+            }
+        }
+        if let Some(error) = &open.error {
+            dom::text(
+                &box_,
+                "p",
+                "leakguard-payments__alert",
+                &self.text(error.key),
+            )?
+            .set_attribute("role", "alert")?;
+        }
+        let actions = dom::child(&box_, "div", "leakguard-payments__actions")?;
+        dom::button(&actions, "save-form", &self.text("ui.payments.save"), None)?;
+        dom::button(
+            &actions,
+            "cancel-form",
+            &self.text("ui.payments.cancel"),
+            None,
+        )?;
+        Ok(())
+    }
+
+    fn draw_schedule_form(&self, box_: &Element, open: &OpenForm) -> Result<(), JsValue> {
+        let modes: Vec<(String, String)> = ScheduleMode::ALL
+            .iter()
+            .map(|m| {
+                (
+                    m.code().to_owned(),
+                    self.text(&format!("ui.payments.mode.{}", m.code())),
+                )
+            })
+            .collect();
+        self.input(
+            box_,
+            "mode",
+            "ui.payments.form.mode",
+            "",
+            open,
+            Some(&modes),
+        )?;
+        let mode = ScheduleMode::from_code(open.fields.get("mode").map_or("", String::as_str));
+        match mode {
+            ScheduleMode::Template => {
+                self.input(box_, "total", "ui.payments.form.total", "text", open, None)?;
+                self.input(box_, "start", "ui.payments.form.start", "date", open, None)?;
+                let presets: Vec<(String, String)> = PRESETS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (key, _))| (i.to_string(), self.text(key)))
+                    .collect();
+                self.input(
+                    box_,
+                    "preset",
+                    "ui.payments.form.preset",
+                    "",
+                    open,
+                    Some(&presets),
+                )?;
+                for i in 0..form::row_count(&open.fields, "pct") {
+                    let line = dom::child(box_, "div", "leakguard-payments__part")?;
+                    self.input(
+                        &line,
+                        &format!("pct.{i}"),
+                        "ui.payments.form.percent",
+                        "number",
+                        open,
+                        None,
+                    )?;
+                    self.input(
+                        &line,
+                        &format!("days.{i}"),
+                        "ui.payments.form.days",
+                        "number",
+                        open,
+                        None,
+                    )?;
+                    dom::button(
+                        &line,
+                        "remove-part",
+                        &self.text("ui.payments.remove_row"),
+                        Some(i as u64),
+                    )?;
+                }
+                dom::button(box_, "add-part", &self.text("ui.payments.add_row"), None)?;
+            }
+            ScheduleMode::Monthly => {
+                self.input(box_, "total", "ui.payments.form.total", "text", open, None)?;
+                self.input(
+                    box_,
+                    "start",
+                    "ui.payments.form.first_due",
+                    "date",
+                    open,
+                    None,
+                )?;
+                self.input(
+                    box_,
+                    "count",
+                    "ui.payments.form.count",
+                    "number",
+                    open,
+                    None,
+                )?;
+            }
+            ScheduleMode::Manual => {
+                for i in 0..form::row_count(&open.fields, "row_date") {
+                    let line = dom::child(box_, "div", "leakguard-payments__part")?;
+                    self.input(
+                        &line,
+                        &format!("row_date.{i}"),
+                        "ui.payments.column.due",
+                        "date",
+                        open,
+                        None,
+                    )?;
+                    self.input(
+                        &line,
+                        &format!("row_amount.{i}"),
+                        "ui.payments.column.amount",
+                        "text",
+                        open,
+                        None,
+                    )?;
+                    dom::button(
+                        &line,
+                        "remove-row",
+                        &self.text("ui.payments.remove_row"),
+                        Some(i as u64),
+                    )?;
+                }
+                dom::button(box_, "add-row", &self.text("ui.payments.add_row"), None)?;
+            }
+        }
+        dom::text(
+            box_,
+            "p",
+            "leakguard-payments__hint",
+            &self.text("ui.payments.form.preview"),
+        )?;
+        dom::child(box_, "ul", "leakguard-payments__preview")?
+            .set_attribute("data-lg-preview", "")?;
+        Ok(())
+    }
+}
+
+fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn dom_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn storage_key(context: &Context) -> String {
+    pending::storage_key(context.account.id, context.lead_id)
+}
+
+/// Writes the pending change (or its progress) to `localStorage`.
+fn persist(context: &Context, pending: &Pending) {
+    if let Some(storage) = dom_storage() {
+        let _ = storage.set_item(&storage_key(context), &pending.to_json());
+    }
+}
+
+/// The element with `data-action` the event came from, inside the section.
+fn action_target(event: &Event) -> Option<Element> {
+    let target: Element = event.target()?.dyn_into().ok()?;
+    target.closest("[data-action]").ok().flatten()
+}
+
+fn field_of(event: &Event) -> Option<String> {
+    let target: Element = event.target()?.dyn_into().ok()?;
+    target.get_attribute("data-field")
+}
+
+/// Runs `action` after the current event handler has returned (it redraws the section).
+fn defer(section: &Weak<Section>, action: impl FnOnce(&Rc<Section>) + 'static) {
+    let section = section.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(section) = section.upgrade() {
+            action(&section);
+        }
+    });
+}
+
+/// Loads the deal and its records.
+fn load(section: &Rc<Section>) {
+    let Some(store) = section.context.store() else {
+        return;
+    };
+    let Ok(request) = InFlight::new() else {
+        section.state.borrow_mut().phase = Phase::Failed(HttpError::Network);
+        section.render();
+        return;
+    };
+    let signal = request.signal();
+    *section.loading.borrow_mut() = Some(request);
+    section.state.borrow_mut().phase = Phase::Loading;
+    section.render();
+    let weak = Rc::downgrade(section);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(context_section) = weak.upgrade() else {
+            return;
+        };
+        let result = data::load(&context_section.context, &store, &signal).await;
+        drop(context_section);
+        let Some(section) = weak.upgrade() else {
+            return;
+        };
+        section.loading.take();
+        {
+            let mut state = section.state.borrow_mut();
+            match result {
+                Ok((deal, records)) => {
+                    state.deal = deal;
+                    state.records = records;
+                    state.phase = Phase::Ready;
+                }
+                Err(error) => state.phase = Phase::Failed(error),
+            }
+        }
+        section.render();
+    });
+}
+
+/// Sends the pending change.
+fn send(section: &Rc<Section>) {
+    let Some(store) = section.context.store() else {
+        return;
+    };
+    let Some(mut pending) = section.state.borrow().pending.clone() else {
+        return;
+    };
+    if section.saving.borrow().is_some() {
+        return;
+    }
+    let Ok(request) = InFlight::new() else {
+        return;
+    };
+    let signal = request.signal();
+    *section.saving.borrow_mut() = Some(request);
+    {
+        let mut state = section.state.borrow_mut();
+        state.saving = true;
+        state.save_error = None;
+    }
+    section.render();
+    let weak = Rc::downgrade(section);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(strong) = weak.upgrade() else { return };
+        let persist = |p: &Pending| persist(&strong.context, p);
+        let result = save::run(&strong.context, &store, &mut pending, &persist, &signal).await;
+        strong.saving.take();
+        {
+            let mut state = strong.state.borrow_mut();
+            state.saving = false;
+            match result {
+                Ok(()) => {
+                    pending::apply(&mut state.records, &pending);
+                    state.pending = None;
+                    if let Some(storage) = dom_storage() {
+                        let _ = storage.remove_item(&storage_key(&strong.context));
+                    }
+                }
+                Err(error) => {
+                    state.save_error = Some(error);
+                    state.pending = Some(pending);
+                }
+            }
+        }
+        strong.render();
+    });
+}
+
+/// Creates the reminder task of an overdue planned payment, unless an open one with its marker exists.
+fn remind(section: &Rc<Section>, planned_id: u64) {
+    if section.reminding.borrow().is_some() {
+        return;
+    }
+    let Some(settings) = section.context.settings.clone() else {
+        return;
+    };
+    let (deal, records) = {
+        let state = section.state.borrow();
+        (state.deal.clone(), state.records.clone())
+    };
+    let context = &section.context;
+    let payments = deal_payments(&records, context.currency);
+    let time = now();
+    let ledger = DealLedger {
+        deal_id: context.lead_id,
+        responsible_user_id: deal.responsible_user_id,
+        payments: &payments,
+    };
+    let Some(overdue) = overdue_payments(&[ledger], time, &context.zone)
+        .into_iter()
+        .find(|o| o.planned_id == planned_id)
+    else {
+        return;
+    };
+    let calendar = settings
+        .calendar
+        .build(context.account.country.as_deref())
+        .unwrap_or_else(|_| Calendar::russian());
+    let deal_context = DealContext {
+        id: context.lead_id,
+        name: deal.name.clone(),
+        price: deal.price,
+        responsible_user_id: deal.responsible_user_id,
+        ..DealContext::default()
+    };
+    let account = Account {
+        tz: &context.zone,
+        calendar: &calendar,
+        lang: context.lang,
+    };
+    let task = reminder_task(&deal_context, &overdue, &settings.payments, time, &account);
+    let task_marker = marker(
+        MarkerKind::PaymentReminder,
+        planned_id,
+        overdue.due.days_since_epoch(),
+    );
+    let Ok(request) = InFlight::new() else {
+        return;
+    };
+    let signal = request.signal();
+    *section.reminding.borrow_mut() = Some(request);
+    section
+        .state
+        .borrow_mut()
+        .reminders
+        .insert(planned_id, Remind::Sending);
+    section.render();
+    let weak = Rc::downgrade(section);
+    wasm_bindgen_futures::spawn_local(async move {
+        let lead = task.deal_id;
+        // The open tasks are read first, so neither a second click nor a retry after a lost
+        // answer creates the reminder twice.
+        let result = match http::open_tasks(lead, &signal).await {
+            Ok(tasks)
+                if tasks
+                    .iter()
+                    .any(|t| !t.is_completed && has_marker(&t.text, &task_marker)) =>
+            {
+                Ok(())
+            }
+            Ok(_) => {
+                let body = NewTask {
+                    task_type_id: Some(task.task_type_id),
+                    responsible_user_id: Some(task.responsible_user_id),
+                    entity_type: Some(EntityType::Leads),
+                    ..NewTask::for_lead(lead, task.text.clone(), task.complete_till)
+                };
+                http::create_task(&body, &signal).await
+            }
+            Err(error) => Err(error),
+        };
+        let Some(section) = weak.upgrade() else {
+            return;
+        };
+        section.reminding.take();
+        let state = match result {
+            Ok(()) => Remind::Done,
+            Err(error) => Remind::Failed(error),
+        };
+        section
+            .state
+            .borrow_mut()
+            .reminders
+            .insert(planned_id, state);
+        section.render();
+    });
+}
