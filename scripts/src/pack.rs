@@ -26,12 +26,13 @@ pub const RUNTIME_FILES: [&str; 3] = ["script.js", "leakguard.js", "leakguard_bg
 
 /// The wasm modules of the archive: `(package, wasm-bindgen name)`. The first runs everywhere;
 /// the others are imported on demand (the settings form in the settings modal, the key-metrics
-/// page, then its XLSX export) and are kept out of the runtime total.
-pub const MODULES: [(&str, &str); 4] = [
+/// page, then its XLSX export, the deal card's payments section) and are kept out of the runtime total.
+pub const MODULES: [(&str, &str); 5] = [
     ("leakguard-widget", "leakguard"),
     ("leakguard-settings", "leakguard_settings"),
     ("leakguard-metrics", "leakguard_metrics"),
     ("leakguard-export", "leakguard_export"),
+    ("leakguard-payments", "leakguard_payments"),
 ];
 
 /// How wasm-opt shrinks a module: for size, except the metrics page, which decodes and computes

@@ -55,6 +55,8 @@ pub(crate) struct Card {
     pub(crate) guard: Guard,
     /// The refusal picker, after the panel in the widget block.
     pub(crate) refusals: crate::refusal::Refusals,
+    /// The payments button, section and stage gate, after the picker; `None` when switched off.
+    pub(crate) payments: Option<crate::payments::Payments>,
 }
 
 impl CardApp {
@@ -79,6 +81,11 @@ impl CardApp {
         let language = host::user_language();
         let timezone = host::account_timezone();
         let code = widget.code().unwrap_or_default();
+        let refusals = crate::refusal::Refusals::new(&body)?;
+        let payments = match lead_id {
+            0 => None,
+            _ => crate::payments::Payments::new(&body, &widget)?,
+        };
         let card = Card {
             dates: DateFormat::new(language.as_deref(), timezone.as_deref()),
             weekday_dates: DateFormat::with_style(
@@ -99,12 +106,14 @@ impl CardApp {
             last_error: Cell::new(None),
             book: RefCell::new(TaskBook::default()),
             guard: Guard::new(&code, reopen),
-            refusals: crate::refusal::Refusals::new(&body)?,
+            refusals,
+            payments,
         };
         let card = Rc::new(card);
         if lead_id > 0 {
             guard::attach(&card);
             crate::refusal::attach(&card);
+            crate::payments::attach(&card);
             if reopen {
                 guard::record(&card, AuditEvent::ReturnedAfterBack);
             }

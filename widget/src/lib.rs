@@ -13,6 +13,7 @@ mod guard;
 pub mod host;
 mod intl;
 mod metrics;
+mod payments;
 mod refusal;
 mod render;
 mod settings;

@@ -19,7 +19,7 @@ use crate::host::Widget;
 extern "C" {
     /// `import(url)`: an ES module by address.
     #[wasm_bindgen(catch)]
-    fn import_module(url: &str) -> Result<Promise, JsValue>;
+    pub(crate) fn import_module(url: &str) -> Result<Promise, JsValue>;
 }
 
 /// The page module's name in the archive: `<name>.js` (wasm-bindgen glue) and `<name>_bg.wasm`.
@@ -72,7 +72,7 @@ impl Drop for MetricsApp {
 }
 
 /// Calls `name` on `target` with `args`.
-fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+pub(crate) fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
     let function: Function = Reflect::get(target, &JsValue::from_str(name))?.dyn_into()?;
     function.apply(target, &args.iter().collect())
 }
