@@ -37,8 +37,8 @@ impl<Z: UtcOffset> Context<Z> {
         }
     }
 
-    /// The key metrics of `data` for `filter` at `now`. There are no overdue payments in the
-    /// browser yet: the payment schedules are not stored anywhere the widget can read.
+    /// The key metrics of `data` for `filter` at `now`. Overdue payments are not counted here:
+    /// the page counts them from the payments report's data, which it reads separately.
     pub fn compute(&self, data: &Dataset, filter: &Filter, now: i64) -> KeyMetrics {
         let account = Account {
             tz: &self.zone,

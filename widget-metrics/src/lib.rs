@@ -21,6 +21,7 @@ mod http;
 pub mod intl;
 mod load;
 mod page;
+pub mod payments;
 pub mod plan;
 pub mod report;
 pub mod scope;

@@ -28,6 +28,7 @@ use crate::report::{self, Cell, Locale, Report, Table};
 use crate::scope::{Preset, Scope};
 use crate::{chart, effects};
 
+mod payments;
 mod qc;
 
 /// How many deals a list shows before "show more".
@@ -127,6 +128,9 @@ struct State {
     /// How old the backend's copy was when it served the report (seconds; `None` before its first sync).
     served: Option<(Option<i64>, Option<i64>)>,
     qc: qc::QcState,
+    /// The metrics last shown, redrawn when the payments report's data arrives.
+    metrics: Option<KeyMetrics>,
+    payments: payments::PaymentsState,
 }
 
 /// The mounted page.
@@ -147,9 +151,13 @@ pub struct Page {
 impl Drop for Page {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        for load in [state.load.take(), state.drill_load.take()]
-            .into_iter()
-            .flatten()
+        for load in [
+            state.load.take(),
+            state.drill_load.take(),
+            state.payments.take_load(),
+        ]
+        .into_iter()
+        .flatten()
         {
             load.abort();
         }
@@ -210,6 +218,8 @@ impl Page {
                 },
                 served: None,
                 qc: qc::QcState::default(),
+                metrics: None,
+                payments: payments::PaymentsState::default(),
                 directory: None,
                 form: Form::default(),
                 phase: Phase::Starting,
@@ -238,14 +248,20 @@ impl Page {
         });
         let on_change = dom::on(page.root.element(), "change", move |event| {
             // Only the filter form reloads; the queue's own fields do not.
-            let in_filters = event
-                .target()
-                .and_then(|t| t.dyn_into::<Element>().ok())
-                .and_then(|t| t.closest("[data-part=\"filters\"]").ok().flatten())
-                .is_some();
+            let target = event.target().and_then(|t| t.dyn_into::<Element>().ok());
+            let within = |part: &str| {
+                target.as_ref().is_some_and(|t| {
+                    t.closest(&format!("[data-part=\"{part}\"]"))
+                        .ok()
+                        .flatten()
+                        .is_some()
+                })
+            };
             if let Some(page) = weak.upgrade() {
-                if in_filters {
+                if within("filters") {
                     page.apply(false);
+                } else if let (true, Some(target)) = (within("payments"), &target) {
+                    page.payments_month_changed(target);
                 }
             }
         });
@@ -268,7 +284,9 @@ impl Page {
     /// The page's fixed parts, filled in later.
     fn skeleton(&self) -> Result<(), JsValue> {
         let root = self.root.element();
-        for part in ["filters", "status", "tiles", "drill", "sections", "qc"] {
+        for part in [
+            "filters", "status", "tiles", "drill", "sections", "payments", "qc",
+        ] {
             let element = dom::element("div", &format!("leakguard-metrics__{part}"))?;
             element.set_attribute("data-part", part)?;
             dom::append(root, &element)?;
@@ -433,6 +451,7 @@ impl Page {
                 Ok(done) => {
                     page.state.borrow_mut().phase = Phase::Ready { cut: done.cut };
                     page.show(filter, effects::now_unix());
+                    page.load_payments(false);
                 }
                 Err(_) if cancelled => page.set_phase(Phase::Cancelled),
                 Err(error) => page.set_phase(Phase::Failed(error)),
@@ -485,6 +504,7 @@ impl Page {
                         state.phase = Phase::Ready { cut: false };
                     }
                     page.show_metrics(served.metrics, filter, effects::now_unix());
+                    page.load_payments(false);
                 }
                 Err(error) => {
                     page.state.borrow_mut().backend = BackendState::Failed(error);
@@ -596,13 +616,20 @@ impl Page {
     }
 
     /// Draws the report of `metrics`, computed here or served by the backend.
-    fn show_metrics(&self, metrics: KeyMetrics, filter: Filter, now: i64) {
+    fn show_metrics(&self, mut metrics: KeyMetrics, filter: Filter, now: i64) {
         let Some(directory) = self.state.borrow().directory.clone() else {
             return;
         };
-        let report = report::report(&metrics, &directory, false, self);
+        let plain = metrics.clone();
+        // The "Unpaid money" leak counts the overdue payments of the payments report's data.
+        let payments = self.overdue_metric(&filter, now).map(|overdue| {
+            metrics.overdue_payments = overdue;
+            (payments::currency(), self.lang)
+        });
+        let report = report::report(&metrics, &directory, payments, self);
         {
             let mut state = self.state.borrow_mut();
+            state.metrics = Some(plain);
             state.filter = Some(filter);
             state.now = now;
             state.report = Some(report);
@@ -655,6 +682,8 @@ impl Page {
                     load.abort();
                 }
             }
+            "payments-cancel" => self.cancel_payments(),
+            "payments-retry" => self.load_payments(true),
             "refresh" => self.apply(true),
             "drill" => {
                 if let Ok(index) = attribute("data-drill").parse() {
@@ -721,6 +750,9 @@ impl Page {
 
     /// A table of the report, or the open deal list.
     fn table(&self, id: &str) -> Option<Table> {
+        if let Some(table) = self.payments_table(id) {
+            return Some(table);
+        }
         let state = self.state.borrow();
         let report = state.report.as_ref()?;
         if id == "deals" {

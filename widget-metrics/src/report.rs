@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use leakguard_core::deal::StageRef;
+use leakguard_core::locale::Lang;
 use leakguard_core::metrics::{Breakdown, Bucket, Deal, KeyMetrics, LostDeals};
+use leakguard_core::payments::{format_money, Currency, Money};
 use leakguard_core::text::interpolate;
 
 use crate::chart::{bar_chart, Chart};
@@ -145,11 +147,12 @@ pub struct Report {
     pub drills: Vec<Drill>,
 }
 
-/// Builds the report. Overdue payments have no data in the browser yet (`payments` is false).
+/// Builds the report. `payments` is the account currency and language when the overdue payments
+/// are known (their amounts are minor units of that currency); without it the leak says it has no data.
 pub fn report(
     metrics: &KeyMetrics,
     directory: &Directory,
-    payments: bool,
+    payments: Option<(Currency, Lang)>,
     locale: &impl Locale,
 ) -> Report {
     let mut builder = Builder {
@@ -204,12 +207,17 @@ pub fn report(
         sections.push(builder.breakdown_section(metric, &title, breakdown, note));
     }
     let payments_title = t("metric.overdue_payments");
-    let payments_tile = if payments {
+    let payments_tile = if let Some((currency, lang)) = payments {
+        let total = &metrics.overdue_payments.total;
         Tile {
             metric: "overdue_payments",
             title: payments_title.clone(),
-            count: Some(builder.count(&metrics.overdue_payments.total, &payments_title)),
-            value: Some(builder.money(&metrics.overdue_payments.total, &payments_title)),
+            count: Some(builder.count(total, &payments_title)),
+            value: Some(Cell::Money {
+                value: total.value,
+                text: format_money(Money::new(total.value, currency), lang),
+                drill: builder.drill(payments_title.clone(), total),
+            }),
             comparison: None,
             note: snapshot,
         }

@@ -51,10 +51,15 @@ pub fn mount(widget: host::Widget, jquery: JsValue) -> Result<SettingsForm, JsEr
 #[wasm_bindgen]
 impl SettingsForm {
     /// `onSave(evt)`: `true` to save; `false` (with the problems shown in the form) for invalid
-    /// settings. Disabling the widget is never refused. It does not prepare the payments catalog
-    /// (it cannot wait): [`SettingsForm::on_save_async`] does.
+    /// settings. Disabling the widget is never refused. With payments on, it cannot wait for the
+    /// payments catalog: unless the store was checked while the modal is open, it refuses this save,
+    /// prepares the store, puts its ids in the form and asks for Save again
+    /// ([`SettingsForm::on_save_async`] does it all in one save).
     pub fn on_save(&self, event: JsValue) -> bool {
-        self.checked(&event).is_some()
+        match (self.checked(&event), &self.page) {
+            (Some(Some(config)), Some(page)) => page.store_ready_for(&config),
+            (checked, _) => checked.is_some(),
+        }
     }
 
     /// `onSave(evt)` as amoCRM also accepts it, a Promise of `true` or `false`: validates like

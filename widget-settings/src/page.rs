@@ -3,11 +3,11 @@
 //! `input[name="config"]`) on every change, firing `change` so amoCRM enables Save, and shows the
 //! core's validation problems when Save is refused.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use leakguard_core::deal::{is_closed_status, StageRef};
-use leakguard_core::settings::{Problem, MAX_PRESETS};
+use leakguard_core::settings::{PaymentStore, Problem, MAX_PRESETS};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlInputElement};
 
@@ -35,6 +35,10 @@ pub struct Page {
     pub(crate) form_problems: RefCell<Vec<Problem>>,
     /// The account currency, in which the margin plan is typed.
     pub(crate) currency: leakguard_core::payments::Currency,
+    /// The payments store checked (or prepared) while the modal is open.
+    verified: Cell<Option<PaymentStore>>,
+    /// Whether the payments store is being prepared.
+    preparing: Cell<bool>,
 }
 
 impl Page {
@@ -97,6 +101,8 @@ impl Page {
             pipelines: RefCell::new(Vec::new()),
             form_problems: RefCell::new(Vec::new()),
             currency: host::currency(),
+            verified: Cell::new(None),
+            preparing: Cell::new(false),
         });
         let element = page.root.element().clone();
         let listeners = ["change", "input"]
@@ -124,6 +130,7 @@ impl Page {
         *page.listeners.borrow_mut() = listeners;
         page.load_pipelines();
         refusals::load_reasons(&page);
+        page.check_store();
         Ok(Some(page))
     }
 
@@ -248,66 +255,131 @@ impl Page {
     }
 
     /// Prepares the payments store for `config` (the one being saved) and, when its ids change,
-    /// writes them into `event.fields.config` and into the form's own configuration. `false`, with
-    /// the reason shown, when amoCRM could not be asked or refused.
+    /// writes them into `event.fields.config`. `false`, with the reason shown, when amoCRM could
+    /// not be asked or refused.
     pub(crate) async fn prepare_store(&self, mut config: Config, event: &JsValue) -> bool {
-        let status = self
-            .root
-            .element()
-            .query_selector("[data-payments-store]")
-            .ok()
-            .flatten();
-        let say = |text: &str, failed: bool| {
-            if let Some(status) = &status {
-                status.set_text_content(Some(text));
-                let class = if failed {
-                    "leakguard-settings__error"
-                } else {
-                    "leakguard-settings__hint"
-                };
-                status.set_class_name(class);
-            }
-        };
-        say(
-            &self.widget.text("ui.settings.payments.store_preparing"),
-            false,
-        );
-        let Some(signal) = self.hold() else {
+        let current = config.settings.payments.store;
+        let Some(store) = self.prepare(current, false).await else {
             return false;
         };
+        if current == Some(store) {
+            return true;
+        }
+        config.settings.payments.store = Some(store);
+        let Some(json) = config.to_json() else {
+            return false;
+        };
+        let fields = js_sys::Reflect::get(event, &"fields".into()).unwrap_or_default();
+        fields.is_object()
+            && js_sys::Reflect::set(&fields, &CONFIG_FIELD.into(), &json.into()).unwrap_or(false)
+    }
+
+    /// The synchronous `onSave` with payments on: `true` when `config`'s store was checked in this
+    /// modal; otherwise it starts preparing it and refuses this save. Once the store is ready its
+    /// ids are in the form and Save is enabled again, so the next Save goes through.
+    pub(crate) fn store_ready_for(self: &Rc<Self>, config: &Config) -> bool {
         let current = config.settings.payments.store;
-        match store::prepare(current, host::language(), &signal).await {
-            Ok(prepared) => {
-                say(
-                    &leakguard_core::text::interpolate(
-                        &self.widget.text("ui.settings.payments.store_ready"),
-                        &[("id", &prepared.store.catalog_id.to_string())],
-                    ),
-                    false,
-                );
-                if current == Some(prepared.store) {
-                    return true;
+        if current.is_some() && self.verified.get() == current {
+            return true;
+        }
+        if !self.preparing.get() {
+            let weak = Rc::downgrade(self);
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(page) = weak.upgrade() {
+                    page.prepare(current, true).await;
                 }
-                config.settings.payments.store = Some(prepared.store);
-                self.settings.borrow_mut().settings.payments.store = Some(prepared.store);
-                self.store_quietly();
-                let Some(json) = config.to_json() else {
-                    return false;
+            });
+        }
+        false
+    }
+
+    /// Checks the saved store when the modal opens (one request), so that a save of settings whose
+    /// catalog is still there needs none. Nothing is created here.
+    fn check_store(self: &Rc<Self>) {
+        let payments = &self.settings.borrow().settings.payments;
+        let Some(store) = payments.store.filter(|_| payments.enabled) else {
+            return;
+        };
+        let Some(signal) = self.hold() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            let fields = http::catalog_fields(store.catalog_id, &signal).await;
+            if let (Some(page), Ok(fields)) = (weak.upgrade(), fields) {
+                if store::still_valid(&store, &fields) && !page.preparing.get() {
+                    page.verified.set(Some(store));
+                    page.say_store("ui.settings.payments.store_ready", store.catalog_id, false);
+                }
+            }
+        });
+    }
+
+    /// Shows the store's status line.
+    fn say_store(&self, key: &str, catalog_id: u64, failed: bool) {
+        let Ok(Some(status)) = self.root.element().query_selector("[data-payments-store]") else {
+            return;
+        };
+        status.set_text_content(Some(&leakguard_core::text::interpolate(
+            &self.widget.text(key),
+            &[("id", &catalog_id.to_string())],
+        )));
+        status
+            .set_attribute("data-store-state", if failed { "failed" } else { "ok" })
+            .ok();
+        status.set_class_name(if failed {
+            "leakguard-settings__error"
+        } else {
+            "leakguard-settings__hint"
+        });
+    }
+
+    /// Finds or creates the store (see [`store::prepare`]), keeps its ids in the form's
+    /// configuration and remembers it as checked. With `announce`, new ids fire `change` (so amoCRM
+    /// enables Save) and the status asks for Save again. `None`, with the reason shown, on failure.
+    async fn prepare(&self, current: Option<PaymentStore>, announce: bool) -> Option<PaymentStore> {
+        self.preparing.set(true);
+        self.say_store("ui.settings.payments.store_preparing", 0, false);
+        let Some(signal) = self.hold() else {
+            self.preparing.set(false);
+            return None;
+        };
+        let result = store::prepare(current, host::language(), &signal).await;
+        self.preparing.set(false);
+        match result {
+            Ok(prepared) => {
+                let store = prepared.store;
+                self.verified.set(Some(store));
+                let changed = current != Some(store);
+                self.settings.borrow_mut().settings.payments.store = Some(store);
+                let key = if announce {
+                    "ui.settings.payments.store_press_save"
+                } else {
+                    "ui.settings.payments.store_ready"
                 };
-                let fields = js_sys::Reflect::get(event, &"fields".into()).unwrap_or_default();
-                fields.is_object()
-                    && js_sys::Reflect::set(&fields, &CONFIG_FIELD.into(), &json.into())
-                        .unwrap_or(false)
+                self.say_store(key, store.catalog_id, false);
+                if changed && announce {
+                    if let Some(json) = self.settings.borrow().to_json() {
+                        set_input_value(&self.input, &json);
+                        host::trigger_change(&self.jquery, &self.input);
+                    }
+                } else {
+                    self.store_quietly();
+                }
+                Some(store)
             }
             Err(error) => {
-                say(
-                    &leakguard_core::text::interpolate(
+                if let Ok(Some(status)) =
+                    self.root.element().query_selector("[data-payments-store]")
+                {
+                    status.set_text_content(Some(&leakguard_core::text::interpolate(
                         &self.widget.text("ui.settings.payments.store_failed"),
                         &[("error", &error_text(error, &self.widget))],
-                    ),
-                    true,
-                );
-                false
+                    )));
+                    status.set_attribute("data-store-state", "failed").ok();
+                    status.set_class_name("leakguard-settings__error");
+                }
+                None
             }
         }
     }

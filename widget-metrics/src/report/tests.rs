@@ -156,7 +156,7 @@ fn drill_of(cell: &Cell) -> Option<usize> {
 
 #[test]
 fn tiles_show_the_four_leaks_and_stuck_deals_with_the_lost_comparison() {
-    let report = report(&metrics(), &directory(), false, &Plain);
+    let report = report(&metrics(), &directory(), None, &Plain);
     let codes: Vec<&str> = report.tiles.iter().map(|t| t.metric).collect();
     assert_eq!(
         codes,
@@ -198,7 +198,7 @@ fn tiles_show_the_four_leaks_and_stuck_deals_with_the_lost_comparison() {
 
 #[test]
 fn lost_deals_by_reason_compare_with_the_previous_period() {
-    let report = report(&metrics(), &directory(), false, &Plain);
+    let report = report(&metrics(), &directory(), None, &Plain);
     let lost = &report.sections[0];
     assert_eq!(lost.metric, "lost");
     let reasons = &lost.tables[0];
@@ -237,7 +237,7 @@ fn lost_deals_by_reason_compare_with_the_previous_period() {
 
 #[test]
 fn stage_tables_follow_the_pipelines_order() {
-    let report = report(&metrics(), &directory(), false, &Plain);
+    let report = report(&metrics(), &directory(), None, &Plain);
     let overdue = &report.sections[1];
     assert_eq!(overdue.metric, "overdue_tasks");
     let rows: Vec<Vec<String>> = overdue.tables[0].rows.iter().map(|r| texts(r)).collect();
@@ -271,7 +271,7 @@ fn stage_tables_follow_the_pipelines_order() {
 
 #[test]
 fn a_drill_down_lists_its_deals_with_links() {
-    let report = report(&metrics(), &directory(), false, &Plain);
+    let report = report(&metrics(), &directory(), None, &Plain);
     let deal = |id: u64, name: &str, status: u32, manager: u64| Deal {
         id,
         name: name.into(),
@@ -307,4 +307,32 @@ fn a_drill_down_lists_its_deals_with_links() {
             name: "First".into()
         }
     );
+}
+
+#[test]
+fn overdue_payments_show_in_minor_units_of_the_account_currency() {
+    let mut metrics = metrics();
+    metrics.overdue_payments.total = Bucket {
+        count: 2,
+        value: 150_050,
+        deal_ids: vec![4],
+    };
+    let report = report(
+        &metrics,
+        &directory(),
+        Some((Currency::RUB, Lang::Ru)),
+        &Plain,
+    );
+    let payments = &report.tiles[3];
+    assert_eq!(payments.metric, "overdue_payments");
+    assert_eq!(
+        texts(&[
+            payments.count.clone().unwrap(),
+            payments.value.clone().unwrap()
+        ]),
+        ["2", "1\u{a0}500,50\u{a0}₽"]
+    );
+    let drill = drill_of(payments.value.as_ref().unwrap()).unwrap();
+    assert_eq!(report.drills[drill].deal_ids, [4]);
+    assert_eq!(payments.note.as_deref(), Some("snapshot_note"));
 }
