@@ -46,6 +46,8 @@ pub struct Account {
     pub delta_synced_at: Option<i64>,
     /// The webhook destination subscribed in amoCRM.
     pub webhook_destination: Option<String>,
+    /// amoCRM's currency code of the account (`RUB`, `USD`, …), once a full scan read it.
+    pub currency: Option<String>,
 }
 
 /// The decrypted tokens of an account plus the version that guards concurrent refreshes.
@@ -69,7 +71,7 @@ pub struct NewPair {
 
 const ACCOUNT_COLUMNS: &str = "account_id, base_url, subdomain, timezone, status, token_kind, \
     expires_at, paused_until, pause_reason, installed_at, country, lang, automation_from, \
-    full_synced_at, delta_synced_at, webhook_destination";
+    full_synced_at, delta_synced_at, webhook_destination, currency";
 
 fn account_of(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
     Ok(Account {
@@ -89,6 +91,7 @@ fn account_of(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
         full_synced_at: row.try_get("full_synced_at")?,
         delta_synced_at: row.try_get("delta_synced_at")?,
         webhook_destination: row.try_get("webhook_destination")?,
+        currency: row.try_get("currency")?,
     })
 }
 
@@ -289,13 +292,15 @@ pub struct Details<'a> {
     pub timezone: Option<&'a str>,
     pub country: Option<&'a str>,
     pub lang: Option<&'a str>,
+    pub currency: Option<&'a str>,
 }
 
-/// Stores what the account sync learned (subdomain, time zone, country, language).
+/// Stores what the account sync learned (subdomain, time zone, country, language, currency).
 pub async fn update_details(db: &Db, account_id: i64, details: &Details<'_>) -> Result<()> {
     sqlx::query(
         "UPDATE accounts SET subdomain = COALESCE($1, subdomain), timezone = COALESCE($2, timezone), \
-         country = COALESCE($3, country), lang = COALESCE($4, lang), updated_at = $5 WHERE account_id = $6",
+         country = COALESCE($3, country), lang = COALESCE($4, lang), currency = COALESCE($7, currency), \
+         updated_at = $5 WHERE account_id = $6",
     )
     .bind(details.subdomain)
     .bind(details.timezone)
@@ -303,6 +308,7 @@ pub async fn update_details(db: &Db, account_id: i64, details: &Details<'_>) -> 
     .bind(details.lang)
     .bind(now_ms())
     .bind(account_id)
+    .bind(details.currency)
     .execute(&db.pool)
     .await?;
     Ok(())

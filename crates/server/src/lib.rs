@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod leases;
 pub mod metrics;
 pub mod oauth;
+pub mod payments;
 pub mod ratelimit;
 pub mod sync;
 pub mod tokens;

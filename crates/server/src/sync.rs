@@ -20,9 +20,11 @@ use crate::amo::{AmoClient, AmoError};
 use crate::audit;
 use crate::copy::{self, LeadFacts, StageRow, TagRow, TaskRow, UserRow};
 use crate::db::{now_ms, Db};
-use crate::jobs::handlers::{JobContext, JobError};
+use crate::jobs::handlers::{
+    enqueue_lead_payments, enqueue_soon, JobContext, JobError, PAYMENTS_CATALOG,
+};
 use crate::webhook::parser::{Action, Entity, Event};
-use crate::{account_settings, webhook_subscription};
+use crate::{account_settings, payments, webhook_subscription};
 
 /// How much each reconciliation overlaps the previous one (clock skew, slow writes).
 pub const OVERLAP_SECONDS: i64 = 300;
@@ -39,6 +41,9 @@ struct Cursor {
     phase: Phase,
     page: u32,
     counts: Counts,
+    /// Set when the payments catalog could not be read: the copy's payments are then kept as they are.
+    #[serde(default)]
+    payments_unread: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +52,8 @@ enum Phase {
     Leads,
     Tasks,
     Events,
+    /// LeakGuard's payments catalog (issue 6), when one is configured.
+    Payments,
 }
 
 /// What a scan cost and read.
@@ -56,6 +63,9 @@ pub struct Counts {
     pub leads: i64,
     pub tasks: i64,
     pub events: i64,
+    /// Payment records read from the payments catalog.
+    #[serde(default)]
+    pub elements: i64,
 }
 
 fn internal(error: anyhow::Error) -> JobError {
@@ -167,7 +177,8 @@ async fn events_page(
     Ok(next)
 }
 
-/// Applies one page of leads; returns whether another page follows.
+/// Applies one page of leads; returns whether another page follows. Leads that changed since the
+/// copy last heard of them (no webhook told it, as for a linked catalog element) go to `stale`.
 async fn leads_page(
     ctx: &JobContext,
     account_id: i64,
@@ -175,6 +186,7 @@ async fn leads_page(
     number: u32,
     scan_id: Option<i64>,
     counts: &mut Counts,
+    stale: &mut Vec<u64>,
 ) -> Result<bool, JobError> {
     let path = LeadsQuery {
         page: Some(number),
@@ -186,6 +198,14 @@ async fn leads_page(
     let mut tx = ctx.db.begin_write().await.map_err(AmoError::from)?;
     for lead in &leads.items {
         counts.leads += 1;
+        if scan_id.is_none() {
+            let known = copy::lead(&mut *tx, account_id, lead.id as i64)
+                .await
+                .map_err(internal)?;
+            if known.is_none_or(|row| row.updated_at < lead.updated_at) {
+                stale.push(lead.id);
+            }
+        }
         copy::apply_lead(&mut tx, account_id, &LeadFacts::from_api(lead), scan_id)
             .await
             .map_err(internal)?;
@@ -362,6 +382,7 @@ async fn run_full_scan(
                 phase: Phase::Leads,
                 page: 1,
                 counts: Counts::default(),
+                payments_unread: false,
             };
             preamble(ctx, account_id, &mut cursor.counts).await?;
             cursor
@@ -397,6 +418,7 @@ async fn run_full_scan(
                     cursor.page,
                     Some(cursor.scan_id),
                     &mut cursor.counts,
+                    &mut Vec::new(),
                 )
                 .await?
             }
@@ -428,6 +450,7 @@ async fn run_full_scan(
                 )
                 .await?
             }
+            Phase::Payments => payments_page(ctx, account_id, &mut cursor).await?,
         };
         if more {
             cursor.page += 1;
@@ -436,7 +459,8 @@ async fn run_full_scan(
             cursor.phase = match cursor.phase {
                 Phase::Leads => Phase::Tasks,
                 Phase::Tasks => Phase::Events,
-                Phase::Events => break,
+                Phase::Events => Phase::Payments,
+                Phase::Payments => break,
             };
         }
         save(&cursor).await?;
@@ -460,6 +484,11 @@ async fn run_full_scan(
     copy::refresh_no_task_all(&ctx.db.pool, account_id)
         .await
         .map_err(internal)?;
+    if !cursor.payments_unread {
+        payments::finish_full_read(&ctx.db, account_id, cursor.scan_id)
+            .await
+            .map_err(internal)?;
+    }
     accounts::finish_full_scan(&ctx.db, account_id, cursor.started, ctx.clock.now())
         .await
         .map_err(internal)?;
@@ -478,9 +507,49 @@ async fn run_full_scan(
         leads = cursor.counts.leads,
         tasks = cursor.counts.tasks,
         events = cursor.counts.events,
+        payment_records = cursor.counts.elements,
         "full scan finished"
     );
     Ok(())
+}
+
+/// Reads one page of the payments catalog (nothing when no catalog is configured); returns whether
+/// another page follows. A catalog amoCRM refuses to list is left as the copy has it.
+async fn payments_page(
+    ctx: &JobContext,
+    account_id: i64,
+    cursor: &mut Cursor,
+) -> Result<bool, JobError> {
+    let env = crate::automation::env::AccountEnv::load(&ctx.db, account_id)
+        .await
+        .map_err(internal)?;
+    let Some(store) = payments::store_of(&env.settings) else {
+        return Ok(false);
+    };
+    let currency = payments::currency_of(&env.account);
+    let read = payments::catalog_page(
+        ctx,
+        account_id,
+        &store,
+        (currency, &env.zone),
+        cursor.page,
+        cursor.scan_id,
+    )
+    .await;
+    match read {
+        Ok((records, more)) => {
+            cursor.counts.requests += 1;
+            cursor.counts.elements += records as i64;
+            Ok(more)
+        }
+        Err(JobError::Permanent(reason)) => {
+            tracing::warn!(account_id, %reason, "the payments catalog could not be read");
+            cursor.counts.requests += 1;
+            cursor.payments_unread = true;
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// The scan's first requests: the account, its users, stages and loss reasons, the widget's saved
@@ -531,6 +600,7 @@ async fn preamble(ctx: &JobContext, account_id: i64, counts: &mut Counts) -> Res
             timezone,
             country: account.country.as_deref().filter(|c| !c.is_empty()),
             lang: lang.as_deref().filter(|l| !l.is_empty()),
+            currency: account.currency.as_deref().filter(|c| !c.is_empty()),
         },
     )
     .await
@@ -681,7 +751,18 @@ pub async fn delta_scan(ctx: &JobContext, account_id: i64) -> Result<(), JobErro
         ..LeadsQuery::default()
     };
     let mut number = 1;
-    while leads_page(ctx, account_id, &leads, number, None, &mut counts).await? {
+    let mut stale = Vec::new();
+    while leads_page(
+        ctx,
+        account_id,
+        &leads,
+        number,
+        None,
+        &mut counts,
+        &mut stale,
+    )
+    .await?
+    {
         number += 1;
     }
     let tasks = TasksQuery {
@@ -712,10 +793,40 @@ pub async fn delta_scan(ctx: &JobContext, account_id: i64) -> Result<(), JobErro
     copy::refresh_no_task_all(&ctx.db.pool, account_id)
         .await
         .map_err(internal)?;
+    reread_payments(ctx, account_id, &stale).await?;
     accounts::finish_delta(&ctx.db, account_id, started)
         .await
         .map_err(internal)?;
     save_run(&ctx.db, account_id, &run_id, "delta", counts, true).await;
+    Ok(())
+}
+
+/// The most deals whose payments a reconciliation re-reads one by one (two requests each); with
+/// more, the whole catalog is read instead (one request per 250 records).
+pub const PAYMENT_REREADS: usize = 20;
+
+/// Re-reads the payments of deals that changed without a webhook (linking a catalog element
+/// changes the deal's `updated_at` and sends none), when the account keeps payments.
+async fn reread_payments(ctx: &JobContext, account_id: i64, stale: &[u64]) -> Result<(), JobError> {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let settings = account_settings::load(&ctx.db, account_id)
+        .await
+        .map_err(internal)?;
+    if payments::store_of(&settings).is_none() {
+        return Ok(());
+    }
+    if stale.len() > PAYMENT_REREADS {
+        return enqueue_soon(&ctx.db, &ctx.wake, account_id, PAYMENTS_CATALOG, 1)
+            .await
+            .map_err(internal);
+    }
+    for &lead_id in stale {
+        enqueue_lead_payments(&ctx.db, &ctx.wake, account_id, lead_id, 1)
+            .await
+            .map_err(internal)?;
+    }
     Ok(())
 }
 

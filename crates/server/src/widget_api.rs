@@ -28,10 +28,14 @@ use sqlx::Row;
 use crate::app::AppState;
 use crate::auth::Widget;
 use crate::automation::env::AccountEnv;
+use crate::automation::payments::Ledgers;
 use crate::copy::{self, LeadRow};
 use crate::db::now_ms;
 use crate::jobs::handlers::{enqueue_soon, AUTOMATION_PASS};
-use crate::{account_settings, audit, sync};
+use crate::{account_settings, audit, automation, sync};
+use leakguard_core::dates::{local_date_of, YearMonth};
+use leakguard_core::payments::{margin_report, DealLedger, OverduePayment};
+use leakguard_core::settings::PlanScope;
 
 fn error(status: StatusCode, code: &str, detail: impl std::fmt::Display) -> Response {
     (
@@ -547,12 +551,14 @@ pub async fn metrics(
         manager_id: query.manager,
         group_id: query.group,
     };
-    // Not yet: planned payments live in the widget's payments panel, not in the synced copy, so
-    // overdue payments are empty here.
+    let payments = match payments_report(&state, &snap, &query, now, (from, to)).await {
+        Ok(report) => report,
+        Err(error) => return internal(error),
+    };
     let input = MetricsInput {
         deals: &deals,
         tasks: &tasks,
-        overdue_payments: &[],
+        overdue_payments: &payments.overdue,
     };
     let metrics = key_metrics(
         &input,
@@ -567,8 +573,137 @@ pub async fn metrics(
         "period": { "from": from, "to": to },
         "synced_at": account.delta_synced_at.max(account.full_synced_at),
         "metrics": metrics_json(&metrics),
+        "payments": payments.json,
     }))
     .into_response()
+}
+
+/// What `/api/metrics` says about payments: the overdue list (all of it, for the key metric) and
+/// the `payments` JSON of the page's filters.
+struct PaymentsReport {
+    overdue: Vec<OverduePayment>,
+    json: Value,
+}
+
+/// Whether a deal passes the metrics page's pipeline, manager and group filters.
+fn in_filter(lead: &LeadRow, query: &MetricsQuery) -> bool {
+    !lead.is_deleted
+        && query
+            .pipeline
+            .is_none_or(|id| lead.pipeline_id == i64::from(id))
+        && query
+            .manager
+            .is_none_or(|id| lead.responsible_user_id == id as i64)
+        && query.group.is_none_or(|id| lead.group_id == id as i64)
+}
+
+/// The overdue payments (deal, manager, due date, outstanding money, days, reminder task) and
+/// money at risk from the synced copy of the payments, plus the margin plan of every month of
+/// the period (at most 24, the latest kept).
+async fn payments_report(
+    state: &AppState,
+    snap: &Snapshot,
+    query: &MetricsQuery,
+    now: i64,
+    (from, to): (i64, i64),
+) -> anyhow::Result<PaymentsReport> {
+    let env = &snap.env;
+    let account_id = env.account.account_id;
+    let ledgers = Ledgers::load(&state.db, env).await?;
+    let overdue = ledgers.overdue(&snap.leads, env, now);
+    let (users, reminders) = tokio::try_join!(
+        copy::users(&state.db, account_id),
+        automation::payments::reminders(&state.db, account_id),
+    )?;
+    let leads: HashMap<u64, &LeadRow> = snap
+        .leads
+        .iter()
+        .map(|lead| (lead.id as u64, lead))
+        .collect();
+    let base = &env.account.base_url;
+    let user = |id: u64| json!({ "id": id, "name": users.get(&(id as i64)).map(|user| user.name.as_str()) });
+    let shown: Vec<&OverduePayment> = overdue
+        .iter()
+        .filter(|payment| {
+            leads
+                .get(&payment.deal_id)
+                .is_some_and(|lead| in_filter(lead, query))
+        })
+        .collect();
+    let at_risk = shown
+        .iter()
+        .fold(0i64, |sum, payment| sum.saturating_add(payment.amount));
+    let list: Vec<Value> = shown
+        .iter()
+        .map(|payment| {
+            let reminder = reminders.get(&(payment.planned_id, payment.due.days_since_epoch()));
+            json!({
+                "deal": {
+                    "id": payment.deal_id,
+                    "name": leads.get(&payment.deal_id).map(|lead| lead.name.as_str()),
+                    "url": format!("{base}/leads/detail/{}", payment.deal_id),
+                },
+                "manager": user(payment.responsible_user_id),
+                "planned_id": payment.planned_id,
+                "due": payment.due.to_string(),
+                "outstanding": payment.amount,
+                "days_overdue": payment.days_overdue,
+                "reminder_task_id": reminder.map(|(task, _)| task),
+            })
+        })
+        .collect();
+    let ledgers_in_filter: Vec<DealLedger<'_>> = ledgers
+        .payments
+        .iter()
+        .filter_map(|(id, payments)| {
+            let lead = leads.get(id).filter(|lead| in_filter(lead, query))?;
+            Some(DealLedger {
+                deal_id: *id,
+                responsible_user_id: lead.responsible_user_id as u64,
+                payments,
+            })
+        })
+        .collect();
+    let first = YearMonth::of(local_date_of(from, &env.zone));
+    let last = YearMonth::of(local_date_of(to.saturating_sub(1).max(from), &env.zone));
+    let mut months = Vec::new();
+    let mut month = first;
+    while month <= last {
+        months.push(month);
+        month = month.add_months(1);
+    }
+    let skip = months.len().saturating_sub(24);
+    let margin: Vec<Value> = months[skip..]
+        .iter()
+        .map(|&month| {
+            let rows = margin_report(
+                month,
+                &ledgers_in_filter,
+                &env.settings.payments.margin_plan,
+            );
+            json!({
+                "month": month.to_string(),
+                "rows": rows.iter().map(|row| json!({
+                    "scope": row.scope,
+                    "manager": match row.scope {
+                        PlanScope::Company => Value::Null,
+                        PlanScope::Manager { user_id } => user(user_id),
+                    },
+                    "target": row.target,
+                    "fact": row.fact,
+                    "completion_bp": row.completion_bp,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let json = json!({
+        "enabled": crate::payments::store_of(&env.settings).is_some(),
+        "currency": ledgers.currency.code(),
+        "at_risk": at_risk,
+        "overdue": list,
+        "margin": margin,
+    });
+    Ok(PaymentsReport { overdue, json })
 }
 
 /// `GET /api/audit`: the latest 200 automation actions.

@@ -7,10 +7,12 @@
 //! * Every other action is a composite effect under its core marker (`#lg-w…`, `#lg-s…`, `#lg-o…`,
 //!   `#lg-m…`, `#lg-r…`): once finished it is never repeated, and each of its tasks, notes and copies
 //!   is itself an idempotent effect, so a pass that dies half-way resumes without duplicates.
+//! * Overdue planned payments get one reminder task each, closed when paid ([`payments`]).
 //! * One pass per account at a time (a database lease); the pass runs on the schedule and soon after
 //!   webhooks.
 
 pub mod env;
+pub mod payments;
 pub mod plan;
 
 use std::collections::HashMap;
@@ -124,9 +126,6 @@ async fn run_pass(
         lost_settle_seconds: ctx.lost_settle_seconds,
     };
     let actions = plan::plan(&leads, &tasks, &env.settings, moment, &env.rules());
-    if actions.is_empty() {
-        return Ok(());
-    }
     let by_id: HashMap<i64, &LeadRow> = leads.iter().map(|lead| (lead.id, lead)).collect();
     let mut first_error = None;
     let mut keep = |result: Result<(), JobError>| match result {
@@ -171,6 +170,8 @@ async fn run_pass(
         keep(execute(ctx, &env, action, lead, now).await);
         renew(ctx, name, owner).await;
     }
+    let checked = payments::run(ctx, &env, &leads, &tasks, now, &mut keep).await;
+    keep(checked);
     first_error.map_or(Ok(()), Err)
 }
 

@@ -119,6 +119,36 @@ pub async fn record_done(db: &Db, key: &str, result_id: i64) -> Result<(), AmoEr
     Ok(())
 }
 
+/// Records an object found in amoCRM (created by the card, or by an attempt whose answer was lost
+/// but whose webhook arrived) as the effect under `key`; returns whether an attempt of ours had
+/// claimed the key before.
+pub async fn adopt(
+    db: &Db,
+    account_id: i64,
+    key: &str,
+    kind: &str,
+    result_id: i64,
+) -> Result<bool, AmoError> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO effects (effect_key, account_id, kind, state, result_id, created_at, updated_at, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $6) ON CONFLICT (effect_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(account_id)
+    .bind(kind)
+    .bind(DONE)
+    .bind(result_id)
+    .bind(now)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        record_done(db, key, result_id).await?;
+    }
+    Ok(inserted == 0)
+}
+
 /// Starts a composite effect under `key`: `None` when it is done already, an error to defer while
 /// another worker holds it, else the claim (fresh or taken over) to carry it out.
 pub async fn begin(

@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::db::{now_ms, Db};
 use crate::jobs::effects;
 use crate::jobs::queue::{self, NewJob};
-use crate::webhook::parser::Event;
-use crate::{automation, sync};
+use crate::webhook::parser::{Entity, Event};
+use crate::{automation, payments, sync};
 
 /// A webhook event to apply to the copy; the payload is the parsed [`Event`].
 pub const WEBHOOK_EVENT: &str = "webhook.event";
@@ -26,6 +26,17 @@ pub const ACCOUNT_SYNC: &str = "account.sync";
 pub const ACCOUNT_DELTA: &str = "account.delta";
 /// One automation pass over the account's copy; payload `{}`.
 pub const AUTOMATION_PASS: &str = "automation.pass";
+/// Re-reads one deal's payment records (two requests); payload [`LeadJob`].
+pub const PAYMENTS_LEAD: &str = "payments.lead";
+
+/// Reads the whole payments catalog (pages of 250); payload `{}`.
+pub const PAYMENTS_CATALOG: &str = "payments.catalog";
+
+/// The deal a `payments.lead` job re-reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadJob {
+    pub lead_id: u64,
+}
 
 /// The task a `task.create` job creates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +134,28 @@ pub async fn enqueue_soon(
     Ok(())
 }
 
+/// Enqueues a re-read of one deal's payments within `delay_ms`; webhooks about the deal within the
+/// same window share one.
+pub async fn enqueue_lead_payments(
+    db: &Db,
+    wake: &Notify,
+    account_id: i64,
+    lead_id: u64,
+    delay_ms: i64,
+) -> anyhow::Result<()> {
+    let window = delay_ms.max(1);
+    let slot = now_ms() / window;
+    let payload = serde_json::to_value(LeadJob { lead_id })?;
+    let mut job = NewJob::now(account_id, PAYMENTS_LEAD, payload).dedup(format!(
+        "{PAYMENTS_LEAD}:{account_id}:{lead_id}:{window}:{slot}"
+    ));
+    job.run_at = (slot + 1) * window;
+    if queue::enqueue(&db.pool, &job).await? {
+        wake.notify_one();
+    }
+    Ok(())
+}
+
 /// Runs one job of `kind` for `account_id`.
 pub async fn run(
     ctx: &JobContext,
@@ -138,9 +171,27 @@ pub async fn run(
     match kind {
         WEBHOOK_EVENT => {
             let event: Event = payload(value)?;
-            sync::apply_event(ctx, account_id, &event)
+            let lead = sync::apply_event(ctx, account_id, &event)
                 .await
                 .map_err(|error| JobError::Retry(error.to_string()))?;
+            // A deal's webhook may mean its payments changed (the card adds a note and links an
+            // element with every change): re-read them when the account keeps payments.
+            if let (Some(lead_id), Entity::Lead) = (lead, event.entity) {
+                let settings = crate::account_settings::load(&ctx.db, account_id)
+                    .await
+                    .map_err(|error| JobError::Retry(error.to_string()))?;
+                if payments::store_of(&settings).is_some() {
+                    enqueue_lead_payments(
+                        &ctx.db,
+                        &ctx.wake,
+                        account_id,
+                        lead_id as u64,
+                        ctx.delta_debounce_ms,
+                    )
+                    .await
+                    .map_err(|error| JobError::Retry(error.to_string()))?;
+                }
+            }
             // Act on what the hook said at once, and confirm it from the API shortly after.
             soon(AUTOMATION_PASS, 500).await?;
             soon(ACCOUNT_DELTA, ctx.delta_debounce_ms).await
@@ -169,6 +220,21 @@ pub async fn run(
             soon(AUTOMATION_PASS, 1).await
         }
         AUTOMATION_PASS => automation::pass(ctx, account_id).await,
+        PAYMENTS_LEAD => {
+            let job: LeadJob = payload(value)?;
+            let env = crate::automation::env::AccountEnv::load(&ctx.db, account_id)
+                .await
+                .map_err(|error| JobError::Retry(error.to_string()))?;
+            if let Some(store) = payments::store_of(&env.settings) {
+                payments::read_lead(ctx, &env.account, &store, &env.zone, job.lead_id).await?;
+                soon(AUTOMATION_PASS, 1).await?;
+            }
+            Ok(())
+        }
+        PAYMENTS_CATALOG => {
+            payments::read_catalog(ctx, account_id).await?;
+            soon(AUTOMATION_PASS, 1).await
+        }
         other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
     }
 }
