@@ -549,3 +549,163 @@ async fn a_moved_due_date_closes_the_reminder_and_a_new_overdue_gets_a_new_one()
         sandbox.shutdown().await;
     }
 }
+
+/// Creates `count` deals and, for each, a plan overdue since 10 June (50 000 ₽, 20 000 ₽ of it
+/// paid in three payments) and a plan due 30 June, in batches as an import would.
+async fn seed_many(
+    sandbox: &leakguard_sandbox::Running,
+    store: &PaymentStore,
+    count: usize,
+) -> Vec<u64> {
+    let (_, pipelines) = amo(sandbox, Method::GET, "/api/v4/leads/pipelines", None).await;
+    let pipeline = pipelines["_embedded"]["pipelines"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let deals: Vec<Value> = (0..count)
+        .map(|i| json!({ "name": format!("Сделка {i}"), "pipeline_id": pipeline, "responsible_user_id": ADMIN }))
+        .collect();
+    let mut leads = Vec::new();
+    for batch in deals.chunks(250) {
+        let (code, body) = amo(sandbox, Method::POST, "/api/v4/leads", Some(json!(batch))).await;
+        assert_eq!(code, 200, "{body}");
+        leads.extend(
+            body["_embedded"]["leads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].as_u64().unwrap()),
+        );
+    }
+    // Plans first (payments name their plan's id), then payments; each batch linked at once.
+    let save = |records: Vec<Record>| async move {
+        let mut ids = Vec::new();
+        for batch in records.chunks(250) {
+            let body: Vec<_> = batch
+                .iter()
+                .map(|r| element_write(r, store, rub(), Lang::Ru, &MOSCOW, None))
+                .collect();
+            let (code, answer) = amo(
+                sandbox,
+                Method::POST,
+                &format!("/api/v4/catalogs/{}/elements", store.catalog_id),
+                Some(json!(body)),
+            )
+            .await;
+            assert_eq!(code, 200, "{answer}");
+            let created: Vec<u64> = answer["_embedded"]["elements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_u64().unwrap())
+                .collect();
+            let links: Vec<Value> = batch
+                .iter()
+                .zip(&created)
+                .map(|(r, id)| {
+                    let mut link = json!(link_write(*id, store.catalog_id));
+                    link["entity_id"] = json!(r.lead_id);
+                    link
+                })
+                .collect();
+            let (code, answer) = amo(
+                sandbox,
+                Method::POST,
+                "/api/v4/leads/link",
+                Some(json!(links)),
+            )
+            .await;
+            assert_eq!(code, 200, "{answer}");
+            ids.extend(created);
+        }
+        ids
+    };
+    let plans: Vec<Record> = leads
+        .iter()
+        .flat_map(|&lead| {
+            [
+                record(lead, RecordKind::Plan, june(10), 50_000, None),
+                record(lead, RecordKind::Plan, june(30), 50_000, None),
+            ]
+        })
+        .collect();
+    let plan_ids = save(plans).await;
+    let payments: Vec<Record> = leads
+        .iter()
+        .zip(plan_ids.chunks(2))
+        .flat_map(|(&lead, ids)| {
+            [5_000, 7_000, 8_000]
+                .map(|rubles| record(lead, RecordKind::Payment, june(9), rubles, Some(ids[0])))
+        })
+        .collect();
+    save(payments).await;
+    leads
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_daily_scan_reads_the_catalog_in_pages_and_reminders_keep_to_seven_per_second() {
+    const DEALS: usize = 60;
+    for backend in backends() {
+        let name = backend.name();
+        let (sandbox, _db, server, account, store) = setup(&backend, msk(0, 10, 30)).await;
+        let leads = seed_many(&sandbox, &store, DEALS).await;
+        let records = DEALS * 5;
+
+        let started = std::time::Instant::now();
+        full_scan(&server, account).await;
+        let scan_took = started.elapsed();
+        let log = server_requests(&sandbox).await;
+        let pages = element_reads(&log, &store);
+        assert_eq!(pages, records.div_ceil(250), "{name}");
+        let copied = leakguard_server::payments::records(server.db(), account)
+            .await
+            .unwrap();
+        assert_eq!(copied.values().map(Vec::len).sum::<usize>(), records);
+        let runs = leakguard_server::sync::runs(server.db(), account)
+            .await
+            .unwrap();
+        let full = runs.iter().find(|run| run.kind == "full").unwrap();
+
+        let before = log.len();
+        let started = std::time::Instant::now();
+        run_pass(&server, account).await;
+        let pass_took = started.elapsed();
+        let log = server_requests(&sandbox).await;
+        let creates = log[before..]
+            .iter()
+            .filter(|e| e["method"] == "POST" && e["path"] == "/api/v4/tasks")
+            .count();
+        assert_eq!(creates, DEALS, "{name}: one reminder per overdue plan");
+        let during_pass = log.len() - before;
+        assert_within_budget(&log);
+
+        let started = std::time::Instant::now();
+        run_pass(&server, account).await;
+        let idle_took = started.elapsed();
+        assert_eq!(
+            server_requests(&sandbox).await.len(),
+            log.len(),
+            "an idle pass asks nothing"
+        );
+        for lead in leads.iter().take(3) {
+            let reminders = reminders_of(&sandbox, *lead).await;
+            assert_eq!(reminders.len(), 1);
+            assert_eq!(reminders[0]["complete_till"], msk(4, 10, 0));
+        }
+        let body = metrics(&server, account, sandbox.app_url()).await;
+        assert_eq!(
+            body["payments"]["at_risk"],
+            DEALS as i64 * 3_000_000,
+            "{name}"
+        );
+        println!(
+            "PAYMENTS {name}: records={records} catalog_pages={pages} full_scan_requests={} scan={:.2}s \
+             reminders={creates} requests_during_pass={during_pass} pass={:.2}s idle_pass={:.3}s",
+            full.requests,
+            scan_took.as_secs_f64(),
+            pass_took.as_secs_f64(),
+            idle_took.as_secs_f64(),
+        );
+        server.shutdown().await;
+        sandbox.shutdown().await;
+    }
+}
