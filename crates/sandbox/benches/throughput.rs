@@ -42,7 +42,7 @@ fn demo_generation() {
     let mut times = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
-        let store = leakguard_sandbox::demo::build(Fixture::Demo, 42, 100_000, 1_800_000_000);
+        let store = leakguard_sandbox::demo::build(Fixture::Demo, 42, 100_000, 1_800_000_000, true);
         times.push(started.elapsed());
         assert_eq!(store.leads.len(), 100_000);
     }

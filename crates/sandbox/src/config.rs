@@ -171,6 +171,9 @@ pub struct Config {
     pub deals: usize,
     /// Seed of every generated id, token and demo record.
     pub seed: u64,
+    /// Whether the demo fixture has LeakGuard's payments catalog prepared (with records on a share of the deals and
+    /// the widget's stored settings pointing at it), as if an administrator had saved the settings once.
+    pub payments: bool,
     /// Directory with the fake amoCRM frontend (`index.html`, `js/`, `node_modules/`).
     pub host_dir: PathBuf,
     /// Account behaviour switches.
@@ -195,6 +198,7 @@ impl Default for Config {
             fixture: Fixture::Demo,
             deals: 3000,
             seed: 42,
+            payments: true,
             host_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("host"),
             api: ApiOptions::default(),
             rate_limit: RateLimit::default(),

@@ -95,6 +95,7 @@ struct Reset {
     fixture: Option<Fixture>,
     seed: Option<u64>,
     deals: Option<usize>,
+    payments: Option<bool>,
 }
 
 /// Rebuilds the data; omitted fields keep the values the sandbox was started with.
@@ -104,6 +105,7 @@ async fn reset(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
             fixture: None,
             seed: None,
             deals: None,
+            payments: None,
         }
     } else {
         match serde_json::from_slice(&body) {
@@ -114,8 +116,9 @@ async fn reset(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
     let fixture = reset.fixture.unwrap_or(state.config.fixture);
     let seed = reset.seed.unwrap_or(state.config.seed);
     let deals = reset.deals.unwrap_or(state.config.deals);
+    let payments = reset.payments.unwrap_or(state.config.payments);
     let worker = state.clone();
-    let _ = tokio::task::spawn_blocking(move || worker.reset(fixture, seed, deals)).await;
+    let _ = tokio::task::spawn_blocking(move || worker.reset(fixture, seed, deals, payments)).await;
     let showcase = crate::state::showcase_json(&state.store().showcase);
     Json(showcase).into_response()
 }

@@ -7,6 +7,8 @@ use crate::state::model::*;
 use crate::state::store::{Showcase, Store};
 use crate::state::{LOST, WON};
 
+mod payments;
+
 /// The admin's user id (the same in every fixture so sessions and tokens survive a reset).
 pub const ADMIN_ID: u64 = 8_100_001;
 /// The first manager's user id.
@@ -15,12 +17,16 @@ pub const FIRST_MANAGER_ID: u64 = 8_100_002;
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 
-/// Builds the store for `fixture`; the same arguments always give the same data.
-pub fn build(fixture: Fixture, seed: u64, deals: usize, now: i64) -> Store {
+/// Builds the store for `fixture`; the same arguments always give the same data. With `payments`, the demo also has
+/// LeakGuard's payments catalog, records on a share of the deals and the widget's settings that point at them.
+pub fn build(fixture: Fixture, seed: u64, deals: usize, now: i64, payments: bool) -> Store {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut store = skeleton(&mut rng, now);
     if fixture == Fixture::Demo {
         Floor::new(&mut store, rng, now).fill(deals);
+        if payments {
+            payments::prepare(&mut store, seed, now);
+        }
         history(&mut store, seed, now);
     }
     store

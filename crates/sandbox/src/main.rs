@@ -1,6 +1,6 @@
 //! Command-line entry point: `leakguard-sandbox [--port N] [--cdn-port N] [--widget CODE=PATH.zip]...
 //! [--integration CODE=REDIRECT_URI]... [--revoke-hook CODE=URL]... [--refresh-rotation single_use|grace]
-//! [--fixture demo|empty] [--deals N] [--seed N] [--host-dir DIR]`.
+//! [--fixture demo|empty] [--deals N] [--seed N] [--no-payments] [--host-dir DIR]`.
 
 use std::path::PathBuf;
 
@@ -40,6 +40,10 @@ struct Cli {
     /// Seed of every generated id, token and demo record.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Start the demo without LeakGuard's payments catalog (no records, no stored payments settings), as before an
+    /// administrator's first save.
+    #[arg(long)]
+    no_payments: bool,
     /// Directory of the fake amoCRM frontend (default: the crate's host/ directory).
     #[arg(long)]
     host_dir: Option<PathBuf>,
@@ -97,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
         fixture: cli.fixture,
         deals: cli.deals,
         seed: cli.seed,
+        payments: !cli.no_payments,
         host_dir: cli.host_dir.unwrap_or(defaults.host_dir.clone()),
         ..defaults
     };

@@ -489,21 +489,45 @@ async fn faults_after_the_write_leave_the_task_created() {
         async move {
             let (status, body) = sb.get("/api/v4/tasks?limit=250").await;
             assert_eq!(status, StatusCode::OK);
-            let mut all = body["_embedded"]["tasks"].as_array().cloned().unwrap_or_default();
+            let mut all = body["_embedded"]["tasks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let mut page = 2;
-            while let (StatusCode::OK, more) = sb.get(&format!("/api/v4/tasks?limit=250&page={page}")).await {
-                all.extend(more["_embedded"]["tasks"].as_array().cloned().unwrap_or_default());
+            while let (StatusCode::OK, more) = sb
+                .get(&format!("/api/v4/tasks?limit=250&page={page}"))
+                .await
+            {
+                all.extend(
+                    more["_embedded"]["tasks"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
                 page += 1;
             }
             all.iter().filter(|t| t["text"] == text).count()
         }
     };
-    add_fault(&sb, json!({"method": "POST", "path": "/api/v4/tasks", "kind": "lost_answer"})).await;
+    add_fault(
+        &sb,
+        json!({"method": "POST", "path": "/api/v4/tasks", "kind": "lost_answer"}),
+    )
+    .await;
     let lost = json!([{"text": "written, answer lost", "complete_till": 1}]);
-    assert!(sb.api(Method::POST, "/api/v4/tasks").json(&lost).send().await.is_err());
+    assert!(sb
+        .api(Method::POST, "/api/v4/tasks")
+        .json(&lost)
+        .send()
+        .await
+        .is_err());
     assert_eq!(count_tasks("written, answer lost").await, 1);
 
-    add_fault(&sb, json!({"method": "POST", "path": "/api/v4/tasks", "kind": "status_after", "status": 502})).await;
+    add_fault(
+        &sb,
+        json!({"method": "POST", "path": "/api/v4/tasks", "kind": "status_after", "status": 502}),
+    )
+    .await;
     let gateway = json!([{"text": "written, then 502", "complete_till": 1}]);
     let (status, _) = sb.send(Method::POST, "/api/v4/tasks", gateway).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
@@ -697,9 +721,27 @@ async fn shutdown_closes_the_listeners() {
 /// Sandbox contract (demo data): the same seed gives the same data; `--deals` sets the count.
 #[tokio::test]
 async fn demo_data_is_deterministic() {
-    let a = leakguard_sandbox::demo::build(leakguard_sandbox::Fixture::Demo, 7, 500, 1_800_000_000);
-    let b = leakguard_sandbox::demo::build(leakguard_sandbox::Fixture::Demo, 7, 500, 1_800_000_000);
-    let c = leakguard_sandbox::demo::build(leakguard_sandbox::Fixture::Demo, 8, 500, 1_800_000_000);
+    let a = leakguard_sandbox::demo::build(
+        leakguard_sandbox::Fixture::Demo,
+        7,
+        500,
+        1_800_000_000,
+        true,
+    );
+    let b = leakguard_sandbox::demo::build(
+        leakguard_sandbox::Fixture::Demo,
+        7,
+        500,
+        1_800_000_000,
+        true,
+    );
+    let c = leakguard_sandbox::demo::build(
+        leakguard_sandbox::Fixture::Demo,
+        8,
+        500,
+        1_800_000_000,
+        true,
+    );
     let names = |s: &leakguard_sandbox::state::Store| {
         s.leads
             .values()

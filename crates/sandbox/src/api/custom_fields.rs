@@ -258,7 +258,7 @@ async fn create_catalog_fields(
 }
 
 /// Validates one new catalog field; `codes` holds the catalog's codes, including earlier items of the batch.
-fn check_field(
+pub(crate) fn check_field(
     object: &Map<String, Value>,
     codes: &mut Vec<String>,
     errors: &mut Vec<FieldError>,

@@ -78,14 +78,20 @@ impl SandboxState {
     /// Builds the state: the fixture, the admin token and the installed widgets.
     pub fn new(config: Config, archives: Vec<WidgetArchive>) -> SandboxState {
         let clock = Clock::default();
-        let store = crate::demo::build(config.fixture, config.seed, config.deals, clock.now());
+        let store = crate::demo::build(
+            config.fixture,
+            config.seed,
+            config.deals,
+            clock.now(),
+            config.payments,
+        );
         let mut rng = fastrand::Rng::with_seed(config.seed ^ 0x5eed_70c3);
         let admin_token = random_token(&mut rng, 48);
         let tokens = HashMap::from([(admin_token.clone(), store.showcase.admin_user_id)]);
         let widgets = archives
             .into_iter()
             .enumerate()
-            .map(|(i, a)| install_widget(&config, i, a))
+            .map(|(i, a)| install_widget(&config, &store, i, a))
             .collect();
         SandboxState {
             store: RwLock::new(store),
@@ -120,13 +126,13 @@ impl SandboxState {
 
     /// Replaces the data with a fresh fixture and restores each widget's starting install state and settings.
     /// Sessions and the sandbox's own tokens stay valid; integrations' codes and OAuth tokens are forgotten.
-    pub fn reset(&self, fixture: Fixture, seed: u64, deals: usize) {
-        let store = crate::demo::build(fixture, seed, deals, self.clock.now());
-        *self.store_mut() = store;
+    pub fn reset(&self, fixture: Fixture, seed: u64, deals: usize, payments: bool) {
+        let store = crate::demo::build(fixture, seed, deals, self.clock.now(), payments);
         for widget in self.widgets.write().expect("widgets lock").iter_mut() {
             widget.active = widget.redirect_uri.is_none();
-            widget.settings = Map::new();
+            widget.settings = starting_settings(&store, &widget.archive.code);
         }
+        *self.store_mut() = store;
         self.oauth.clear();
         self.integration_hooks.clear();
         self.webhooks.reset();
@@ -290,10 +296,15 @@ impl SandboxState {
     }
 }
 
-/// A widget as uploaded at start: no settings, ids and secret from the seed unless configured. A widget whose
+/// The settings a widget starts with: what the fixture saved for it, else none.
+fn starting_settings(store: &Store, code: &str) -> Map<String, Value> {
+    store.widget_settings.get(code).cloned().unwrap_or_default()
+}
+
+/// A widget as uploaded at start: the fixture's settings, ids and secret from the seed unless configured. A widget whose
 /// integration has a Redirect URI starts not installed, so that installing it sends the install hook; others start
 /// installed.
-fn install_widget(config: &Config, index: usize, archive: WidgetArchive) -> Widget {
+fn install_widget(config: &Config, store: &Store, index: usize, archive: WidgetArchive) -> Widget {
     let source = config.widgets.iter().find(|w| w.code == archive.code);
     let code_hash = archive.code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
@@ -306,13 +317,14 @@ fn install_widget(config: &Config, index: usize, archive: WidgetArchive) -> Widg
         .and_then(|s| s.secret.clone())
         .unwrap_or_else(|| random_token(&mut rng, 64));
     let redirect_uri = source.and_then(|s| s.redirect_uri.clone());
+    let settings = starting_settings(store, &archive.code);
     Widget {
         archive,
         id: 1_200_001 + index as u64,
         client_uuid,
         secret,
         active: redirect_uri.is_none(),
-        settings: Map::new(),
+        settings,
         redirect_uri,
         revoke_uri: source.and_then(|s| s.revoke_uri.clone()),
     }

@@ -15,6 +15,14 @@ pub struct Showcase {
     pub deal_new_stage: Option<u64>,
     /// An active deal that has sat in its stage for weeks (for the stuck-deal automation).
     pub deal_stuck: Option<u64>,
+    /// LeakGuard's payments catalog, when the demo prepared it.
+    pub payments_catalog_id: Option<u64>,
+    /// An active deal with a planned payment that is due and not fully paid.
+    pub deal_payments_overdue: Option<u64>,
+    /// An active deal with payment records, partly paid, nothing overdue.
+    pub deal_payments_partial: Option<u64>,
+    /// An active deal in an ordinary stage without any payment record.
+    pub deal_without_payments: Option<u64>,
     pub manager_user_id: u64,
     pub admin_user_id: u64,
 }
@@ -46,6 +54,9 @@ pub struct Store {
     /// The event feed in recording order.
     pub events: Vec<Event>,
     pub showcase: Showcase,
+    /// Settings fields the fixture gives each widget (by code) at start and after a reset, as if saved in the
+    /// settings modal.
+    pub widget_settings: HashMap<String, serde_json::Map<String, serde_json::Value>>,
     next_ids: HashMap<&'static str, u64>,
     lead_tasks: HashMap<u64, Vec<u64>>,
 }
@@ -78,6 +89,7 @@ impl Store {
             elements: BTreeMap::new(),
             webhooks: Vec::new(),
             events: Vec::new(),
+            widget_settings: HashMap::new(),
             showcase: Showcase::default(),
             next_ids: HashMap::new(),
             lead_tasks: HashMap::new(),
