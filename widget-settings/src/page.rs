@@ -35,8 +35,8 @@ pub struct Page {
     pub(crate) form_problems: RefCell<Vec<Problem>>,
     /// The account currency, in which the margin plan is typed.
     pub(crate) currency: leakguard_core::payments::Currency,
-    /// The payments store checked (or prepared) while the modal is open.
-    verified: Cell<Option<PaymentStore>>,
+    /// What is known of the saved payments store while the modal is open.
+    store_state: Cell<StoreState>,
     /// Whether the payments store is being prepared.
     preparing: Cell<bool>,
 }
@@ -101,7 +101,7 @@ impl Page {
             pipelines: RefCell::new(Vec::new()),
             form_problems: RefCell::new(Vec::new()),
             currency: host::currency(),
-            verified: Cell::new(None),
+            store_state: Cell::new(StoreState::Unchecked),
             preparing: Cell::new(false),
         });
         let element = page.root.element().clone();
@@ -274,12 +274,18 @@ impl Page {
             && js_sys::Reflect::set(&fields, &CONFIG_FIELD.into(), &json.into()).unwrap_or(false)
     }
 
-    /// The synchronous `onSave` with payments on: `true` when `config`'s store was checked in this
-    /// modal; otherwise it starts preparing it and refuses this save. Once the store is ready its
-    /// ids are in the form and Save is enabled again, so the next Save goes through.
+    /// The synchronous `onSave` with payments on: `true` when `config` has a store that is not
+    /// known to be gone (checked when the modal opened, or still being checked: the ids were valid
+    /// when they were saved); otherwise it starts preparing the store and refuses this save. Once the
+    /// store is ready its ids are in the form and Save is enabled again, so the next Save goes through.
     pub(crate) fn store_ready_for(self: &Rc<Self>, config: &Config) -> bool {
         let current = config.settings.payments.store;
-        if current.is_some() && self.verified.get() == current {
+        let ready = match (current, self.store_state.get()) {
+            (Some(store), StoreState::Valid(valid)) => store == valid,
+            (Some(store), StoreState::Unchecked) => store.catalog_id != 0,
+            (_, StoreState::Gone) | (None, _) => false,
+        };
+        if ready {
             return true;
         }
         if !self.preparing.get() {
@@ -306,11 +312,21 @@ impl Page {
         let weak = Rc::downgrade(self);
         wasm_bindgen_futures::spawn_local(async move {
             let fields = http::catalog_fields(store.catalog_id, &signal).await;
-            if let (Some(page), Ok(fields)) = (weak.upgrade(), fields) {
-                if store::still_valid(&store, &fields) && !page.preparing.get() {
-                    page.verified.set(Some(store));
-                    page.say_store("ui.settings.payments.store_ready", store.catalog_id, false);
-                }
+            let Some(page) = weak.upgrade() else { return };
+            if page.preparing.get() {
+                return;
+            }
+            // A failed check proves nothing: the saved ids stay trusted.
+            let valid = match fields {
+                Ok(fields) => store::still_valid(&store, &fields),
+                Err(HttpError::Status(404)) => false,
+                Err(_) => return,
+            };
+            if valid {
+                page.store_state.set(StoreState::Valid(store));
+                page.say_store("ui.settings.payments.store_ready", store.catalog_id, false);
+            } else {
+                page.store_state.set(StoreState::Gone);
             }
         });
     }
@@ -349,7 +365,7 @@ impl Page {
         match result {
             Ok(prepared) => {
                 let store = prepared.store;
-                self.verified.set(Some(store));
+                self.store_state.set(StoreState::Valid(store));
                 let changed = current != Some(store);
                 self.settings.borrow_mut().settings.payments.store = Some(store);
                 let key = if announce {
@@ -453,6 +469,17 @@ impl Page {
         *self.pipelines.borrow_mut() = pipelines;
         refusals::pipelines_known(self);
     }
+}
+
+/// What the form knows of the saved payments store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StoreState {
+    /// Not checked yet (or the check could not reach amoCRM).
+    Unchecked,
+    /// These ids name the catalog's fields.
+    Valid(PaymentStore),
+    /// The saved catalog or one of its fields no longer exists.
+    Gone,
 }
 
 /// An error of a request as a line for the admin.
