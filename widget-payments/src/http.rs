@@ -46,11 +46,13 @@ pub enum HttpError {
 
 impl HttpError {
     /// Whether amoCRM may have done what was asked although the answer says otherwise (a 5xx, no
-    /// answer, an unreadable answer): the next attempt looks before it writes again.
+    /// answer, an unreadable answer, or a 429 on a create: a browser silently resends a POST whose
+    /// connection closed before the answer, and the resent copy may be the one refused): the next
+    /// attempt looks before it writes again.
     pub fn is_ambiguous(self) -> bool {
         match self {
             HttpError::Network | HttpError::Malformed => true,
-            HttpError::Status(status) => status >= 500,
+            HttpError::Status(status) => status >= 500 || status == 429,
         }
     }
 
@@ -169,7 +171,7 @@ pub async fn create_elements(
 ) -> Result<Vec<u64>, HttpError> {
     let url = format!("/api/v4/catalogs/{catalog_id}/elements");
     let created: Vec<CatalogElement> =
-        items(request("POST", &url, Some(&json(elements)?), signal).await?)?;
+        items(create("POST", &url, &json(elements)?, signal).await?)?;
     if created.len() != elements.len() {
         return Err(HttpError::Malformed);
     }
@@ -195,9 +197,7 @@ pub async fn link(
     signal: &AbortSignal,
 ) -> Result<(), HttpError> {
     let url = format!("/api/v4/leads/{lead_id}/link");
-    request("POST", &url, Some(&json(links)?), signal)
-        .await
-        .map(drop)
+    create("POST", &url, &json(links)?, signal).await.map(drop)
 }
 
 /// Unlinks catalog elements from the lead (amoCRM answers 204).
@@ -227,7 +227,7 @@ pub async fn linked(
 /// Adds a note to the lead.
 pub async fn add_note(lead_id: u64, note: &NewNote, signal: &AbortSignal) -> Result<(), HttpError> {
     let url = format!("/api/v4/leads/{lead_id}/notes");
-    request("POST", &url, Some(&json(&[note])?), signal)
+    create("POST", &url, &json(&[note])?, signal)
         .await
         .map(drop)
 }
@@ -259,17 +259,39 @@ pub async fn open_tasks(lead_id: u64, signal: &AbortSignal) -> Result<Vec<Task>,
 
 /// Creates a task.
 pub async fn create_task(task: &NewTask, signal: &AbortSignal) -> Result<(), HttpError> {
-    request("POST", TasksQuery::PATH, Some(&json(&[task])?), signal)
+    create("POST", TasksQuery::PATH, &json(&[task])?, signal)
         .await
         .map(drop)
 }
 
-/// One request with the session; the answer's text, `None` for 204 No Content.
+/// One request with the session; the answer's text, `None` for 204 No Content. A 429 is retried
+/// after the core's backoff.
 async fn request(
     method: &str,
     url: &str,
     body: Option<&str>,
     signal: &AbortSignal,
+) -> Result<Option<String>, HttpError> {
+    send_paced(method, url, body, signal, RATE_LIMIT_RETRIES).await
+}
+
+/// A request that creates something: a 429 is returned, not retried here, because it may answer
+/// the browser's silent resend of a request that was already served; the caller looks first.
+async fn create(
+    method: &str,
+    url: &str,
+    body: &str,
+    signal: &AbortSignal,
+) -> Result<Option<String>, HttpError> {
+    send_paced(method, url, Some(body), signal, 0).await
+}
+
+async fn send_paced(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    signal: &AbortSignal,
+    rate_limit_retries: u32,
 ) -> Result<Option<String>, HttpError> {
     let mut attempt = 0;
     loop {
@@ -280,7 +302,7 @@ async fn request(
         }
         let response = send(method, url, body, signal).await?;
         let status = response.status();
-        if status == 429 && attempt < RATE_LIMIT_RETRIES {
+        if status == 429 && attempt < rate_limit_retries {
             let wait = backoff_ms(attempt, retry_after(&response).await);
             if wait <= LONGEST_AUTOMATIC_WAIT_MS {
                 attempt += 1;

@@ -190,7 +190,12 @@ impl Pending {
 /// Applies a completed change to the records the section shows.
 pub fn apply(records: &mut Vec<Record>, pending: &Pending) {
     match &pending.change {
-        Change::Add { .. } => records.extend(pending.records()),
+        Change::Add { .. } => {
+            // Elements an interrupted attempt already linked may have been read since.
+            let added = pending.records();
+            records.retain(|r| !added.iter().any(|a| a.id == r.id));
+            records.extend(added);
+        }
         Change::Edit { .. } | Change::Delete { .. } => {
             for changed in pending.records() {
                 records.retain(|r| r.id != changed.id);

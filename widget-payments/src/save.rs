@@ -5,8 +5,11 @@
 
 use amo_api::payments::{element_write, link_write};
 use amo_api::NewNote;
+use gloo_timers::future::TimeoutFuture;
 use leakguard_core::idempotency::has_marker;
 use leakguard_core::payments::store::Record;
+use leakguard_core::payments::store::RecordKind;
+use leakguard_core::ratelimit::backoff_ms;
 use leakguard_core::settings::PaymentStore;
 use web_sys::AbortSignal;
 
@@ -17,6 +20,10 @@ use crate::pending::{Change, Pending, Step};
 /// How far back (seconds before the save) a retry looks for its note.
 const NOTE_LOOKBACK: i64 = 600;
 
+/// How often a step refused with 429 is tried again (after a pause, looking first) before the
+/// section reports it.
+const RATE_LIMIT_RETRIES: u32 = 2;
+
 /// Runs the remaining steps of `pending`; `persist` is called after every step and failure so the
 /// progress survives a reload.
 pub async fn run(
@@ -26,12 +33,18 @@ pub async fn run(
     persist: &dyn Fn(&Pending),
     signal: &AbortSignal,
 ) -> Result<(), HttpError> {
+    let mut limited = 0;
     while let Some(step) = pending.next_step() {
         match attempt(context, store, pending, step, signal).await {
             Ok(()) => pending.advance(),
             Err(error) => {
                 pending.uncertain = error.is_ambiguous();
                 persist(pending);
+                if error == HttpError::Status(429) && limited < RATE_LIMIT_RETRIES {
+                    TimeoutFuture::new(backoff_ms(limited, None).clamp(1, 10_000) as u32).await;
+                    limited += 1;
+                    continue;
+                }
                 return Err(error);
             }
         }
@@ -70,8 +83,27 @@ async fn attempt(
                     .filter(|element| has_marker(&element.name, &marker))
                     .map(|element| element.id)
                     .collect();
-                if found.len() == records.len() {
+                if found.len() >= records.len() {
+                    // A browser resends a POST whose connection closed unanswered, so the batch
+                    // may have been written twice: the first copy is kept, later ones are voided
+                    // (they were never linked to the deal).
                     found.sort_unstable();
+                    let extra = found.split_off(records.len());
+                    if !extra.is_empty() {
+                        let voided: Vec<_> = extra
+                            .iter()
+                            .zip(records.iter().cycle())
+                            .map(|(&id, record)| {
+                                let void = Record {
+                                    id,
+                                    kind: RecordKind::Void,
+                                    ..record.clone()
+                                };
+                                write(&void, Some(&marker))
+                            })
+                            .collect();
+                        http::patch_elements(catalog, &voided, signal).await?;
+                    }
                     pending.created = found;
                     return Ok(());
                 }

@@ -619,7 +619,11 @@ impl Section {
                     }
                     _ => r.clone(),
                 };
-                record_name(&r, self.context.currency, self.context.lang, None)
+                let name = record_name(&r, self.context.currency, self.context.lang, None);
+                match r.comment.trim() {
+                    "" => name,
+                    comment => format!("{name} ({comment})"),
+                }
             })
             .collect();
         let prefix = match pending.change {
@@ -734,7 +738,7 @@ impl Section {
             &table,
             "caption",
             "",
-            &self.text(&format!("ui.payments.{name}.title")),
+            &self.text(&format!("ui.payments.table.{name}")),
         )?;
         let head = dom::child(&dom::child(&table, "thead", "")?, "tr", "")?;
         for key in heads {
@@ -821,6 +825,8 @@ impl Section {
                 RowStatus::Overdue { days } => {
                     row.set_attribute("data-status", "overdue")?;
                     row.set_class_name("leakguard-payments__overdue");
+                    // The card's stylesheet is not this module's: the highlight travels with the row.
+                    row.set_attribute("style", "background-color:#fdecea")?;
                     let manager = crate::host::manager_name(state.deal.responsible_user_id)
                         .unwrap_or_else(|| state.deal.responsible_user_id.to_string());
                     let text = interpolate(
