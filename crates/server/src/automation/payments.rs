@@ -5,6 +5,8 @@
 //!   its reminder is created on the first pass at or after the payments' default time that day
 //!   (the start of the working day, in the account's zone), as core `reminder_task` words it: for
 //!   the responsible manager, due the next working day at the default time, marker `#lg-p…`.
+//!   Payments that fell overdue more than [`REMINDER_LOOKBACK_SECONDS`] before the first full scan
+//!   are only listed (the metrics), as the other automations treat what was broken at install.
 //! * Creating it is an idempotent effect under that marker, and a task of the deal that already
 //!   carries the marker (the card's one-click reminder) is adopted instead of duplicated.
 //! * Each reminder is a `payment_reminders` row. When its planned payment is fully paid the task
@@ -35,6 +37,11 @@ use crate::db::{now_ms, Db};
 use crate::jobs::effects;
 use crate::jobs::handlers::{JobContext, JobError};
 use crate::payments;
+
+/// How long before the automations' start (the first full scan) a payment may have fallen overdue
+/// and still get its reminder: older debts at install are listed in the metrics, not turned into a
+/// flood of tasks, like the other automations' breaches.
+pub const REMINDER_LOOKBACK_SECONDS: i64 = 7 * 86_400;
 
 fn internal(error: impl std::fmt::Display) -> JobError {
     JobError::Retry(error.to_string())
@@ -229,6 +236,10 @@ pub async fn run(
     let known = reminders(&ctx.db, account_id).await.map_err(internal)?;
     let by_id: HashMap<i64, &LeadRow> = leads.iter().map(|lead| (lead.id, lead)).collect();
     let time = env.settings.payments.default_time;
+    let oldest = env
+        .account
+        .automation_from
+        .map_or(i64::MIN, |from| from - REMINDER_LOOKBACK_SECONDS);
     for overdue in ledgers.overdue(leads, env, now) {
         let due_day = overdue.due.days_since_epoch();
         if known.contains_key(&(overdue.planned_id, due_day)) {
@@ -236,7 +247,7 @@ pub async fn run(
         }
         // The morning after the due date, at the default time, in the account's zone.
         let from = utc_of_local(overdue.due.add_days(1), time.hour, time.minute, &env.zone);
-        if now < from {
+        if now < from || from < oldest {
             continue;
         }
         let Some(lead) = by_id.get(&(overdue.deal_id as i64)) else {
