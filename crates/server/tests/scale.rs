@@ -1,7 +1,9 @@
 //! The first full scan against the sandbox's demo data: its request count equals the lower bound
 //! (one request per 250 deals, per 250 open tasks and per 100 stage changes, plus six for the
 //! account, users, stages, reasons, the widget's settings and the webhook subscription), the first
-//! pass tags the demo's stuck deals, and later reconciliations cost three requests.
+//! pass tags the demo's stuck deals, and later reconciliations cost three requests. With the demo's
+//! payments catalog configured (as the widget's saved settings say), the scan also reads the catalog
+//! in pages of 250 and the first pass reminds the managers of the payments that fell overdue lately.
 //!
 //! The default run uses 2 000 deals with both limiters raised; `cargo test -p leakguard-server
 //! --test scale -- --ignored --nocapture` runs 100 000 deals the same way and 10 000 at the real
@@ -20,6 +22,8 @@ struct Expected {
     leads: usize,
     open_tasks: usize,
     status_events: usize,
+    /// Elements of LeakGuard's payments catalog, when the demo has one.
+    payment_records: Option<usize>,
 }
 
 impl Expected {
@@ -36,10 +40,18 @@ impl Expected {
             .iter()
             .filter(|event| event.kind == "lead_status_changed")
             .count();
+        let payment_records = store.showcase.payments_catalog_id.map(|catalog| {
+            store
+                .elements
+                .values()
+                .filter(|element| element.catalog_id == catalog && !element.is_deleted)
+                .count()
+        });
         Expected {
             leads,
             open_tasks,
             status_events,
+            payment_records,
         }
     }
 
@@ -54,7 +66,13 @@ impl Expected {
 
     /// Everything the scan reads.
     fn requests(&self) -> usize {
-        6 + self.lower_bound() + Expected::pages(self.open_tasks, 250)
+        6 + self.lower_bound() + Expected::pages(self.open_tasks, 250) + self.catalog_pages()
+    }
+
+    /// The payments catalog's pages (none without a catalog).
+    fn catalog_pages(&self) -> usize {
+        self.payment_records
+            .map_or(0, |records| Expected::pages(records, 250))
     }
 }
 
@@ -115,6 +133,18 @@ async fn scan_demo(deals: usize, real_limits: bool) {
         config.rate_limit_per_second = 100_000;
     }
     let server = leakguard_server::start(config).await.unwrap();
+    // The widget's saved settings (the payments catalog among them), as an install would adopt.
+    let saved = sandbox
+        .state()
+        .store()
+        .widget_settings
+        .get("leakguard")
+        .and_then(|fields| fields.get("config"))
+        .and_then(Value::as_str)
+        .map(|config| serde_json::from_str::<leakguard_core::settings::Settings>(config).unwrap());
+    if let Some(settings) = &saved {
+        put_settings(&server, account, settings).await;
+    }
 
     let started = Instant::now();
     full_scan(&server, account).await;
@@ -127,17 +157,27 @@ async fn scan_demo(deals: usize, real_limits: bool) {
     assert_eq!(full.leads as usize, expected.leads);
     assert_eq!(full.tasks as usize, expected.open_tasks);
     assert_eq!(full.events as usize, expected.status_events);
+    let copied = leakguard_server::payments::records(server.db(), account)
+        .await
+        .unwrap();
+    assert_eq!(
+        copied.values().map(Vec::len).sum::<usize>(),
+        expected.payment_records.unwrap_or(0),
+        "every element of the demo's catalog is a LeakGuard record"
+    );
     assert_eq!(
         server_requests(&sandbox).await.len(),
         expected.requests(),
         "the run's count is the sandbox's"
     );
     println!(
-        "SCAN deals={deals} leads={} open_tasks={} status_events={} lower_bound={} requests={} \
-         at_7rps={:.0}s measured={:.1}s limits={}",
+        "SCAN deals={deals} leads={} open_tasks={} status_events={} payment_records={} catalog_pages={} \
+         lower_bound={} requests={} at_7rps={:.0}s measured={:.1}s limits={}",
         expected.leads,
         expected.open_tasks,
         expected.status_events,
+        expected.payment_records.unwrap_or(0),
+        expected.catalog_pages(),
         expected.lower_bound(),
         expected.requests(),
         at_seven_rps(expected.requests()),
@@ -182,6 +222,23 @@ async fn scan_demo(deals: usize, real_limits: bool) {
         .await
         .unwrap();
     let tagged = audit.iter().filter(|e| e.kind == "stuck_tag_added").count();
+    let reminders = audit
+        .iter()
+        .filter(|e| e.kind == "payment_reminder")
+        .count();
+    let overdue_plans = {
+        let env = leakguard_server::automation::env::AccountEnv::load(server.db(), account)
+            .await
+            .unwrap();
+        let leads = leakguard_server::copy::leads(server.db(), account)
+            .await
+            .unwrap();
+        leakguard_server::automation::payments::Ledgers::load(server.db(), &env)
+            .await
+            .unwrap()
+            .overdue(&leads, &env, server.clock().now())
+            .len()
+    };
     assert_eq!(patches, tagged.div_ceil(50));
 
     // The next one also reads back the leads the pass tagged (their `updated_at` moved).
@@ -196,8 +253,8 @@ async fn scan_demo(deals: usize, real_limits: bool) {
     }
 
     println!(
-        "PASS deals={deals} tagged={tagged} patches={patches} took={:.1}s | delta requests: \
-         idle={idle_delta} after the pass={delta}",
+        "PASS deals={deals} tagged={tagged} patches={patches} overdue_payments={overdue_plans} \
+         reminders={reminders} took={:.1}s | delta requests: idle={idle_delta} after the pass={delta}",
         pass_took.as_secs_f64(),
     );
     server.shutdown().await;
