@@ -149,7 +149,7 @@ async fn save_settings(
     Ok(Json(widget.entry(state.cdn_url())))
 }
 
-/// The card page's data: the lead with contacts and tags, all its tasks and its notes.
+/// The card page's data: the lead with contacts and tags, all its tasks, its notes and its linked list elements.
 async fn card(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -176,10 +176,26 @@ async fn card(
         .filter(|n| n.entity_type == "leads" && n.entity_id == id)
         .map(|n| render_note(base, account, n))
         .collect();
+    // The linked elements of lists shown in cards, by list, as the card's list tabs show them.
+    let elements: Vec<Value> = lead
+        .catalog_elements
+        .iter()
+        .filter_map(|link| {
+            let catalog = store
+                .catalog(link.catalog_id)
+                .filter(|c| c.can_show_in_cards)?;
+            let element = store.elements.get(&link.id).filter(|e| !e.is_deleted)?;
+            Some(json!({
+                "id": element.id, "name": element.name, "quantity": link.quantity,
+                "catalog_id": catalog.id, "catalog_name": catalog.name,
+            }))
+        })
+        .collect();
     Ok(Json(json!({
         "lead": render_lead(&store, base, lead, &["contacts", "loss_reason", "catalog_elements"]),
         "tasks": tasks,
         "notes": notes,
+        "catalog_elements": elements,
     })))
 }
 

@@ -268,3 +268,51 @@ async fn payment_records_are_deterministic() {
     assert_ne!(names(&a), names(&c));
     assert_eq!(a.widget_settings, b.widget_settings);
 }
+
+/// The page data: the card's widget entry carries the stored `config` (the widget's `params.config`), and the fake
+/// lead card lists the deal's linked elements under the list's name, as amoCRM's card shows a list's tab.
+#[tokio::test]
+async fn the_card_page_gets_the_config_and_the_linked_elements() {
+    let sb = Sandbox::start().await;
+    let demo = sb.demo().await;
+    let cookie = sb
+        .session_for(demo["manager_user_id"].as_u64().unwrap())
+        .await;
+    let page = |path: String| {
+        common::send(
+            sb.client
+                .get(format!("{}{path}", sb.app))
+                .header("cookie", &cookie),
+        )
+    };
+    let (_, boot) = page("/ajax/sandbox/bootstrap".into()).await;
+    let config = boot["widgets"][0]["settings"]["config"].as_str().unwrap();
+    let settings: Settings = serde_json::from_str(config).unwrap();
+    let catalog = &demo["payments_catalog_id"];
+    assert_eq!(settings.payments.store.unwrap().catalog_id, *catalog);
+    let ours = |list: &Value, key: &str| -> Vec<Value> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e.pointer(key) == Some(catalog))
+            .cloned()
+            .collect()
+    };
+    let deal = demo["deal_payments_overdue"].as_u64().unwrap();
+    let (status, card) = page(format!("/ajax/sandbox/leads/{deal}/card")).await;
+    assert_eq!(status, StatusCode::OK);
+    let elements = ours(&card["catalog_elements"], "/catalog_id");
+    let linked = ours(
+        &card["lead"]["_embedded"]["catalog_elements"],
+        "/metadata/catalog_id",
+    );
+    assert!(!elements.is_empty());
+    assert_eq!(elements.len(), linked.len());
+    assert!(elements
+        .iter()
+        .all(|e| e["catalog_name"] == "LeakGuard: платежи"
+            && e["name"].as_str().unwrap().contains(&format!("#{deal}"))));
+    let without = demo["deal_without_payments"].as_u64().unwrap();
+    let (_, card) = page(format!("/ajax/sandbox/leads/{without}/card")).await;
+    assert!(ours(&card["catalog_elements"], "/catalog_id").is_empty());
+}

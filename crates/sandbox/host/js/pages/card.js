@@ -310,6 +310,13 @@ function ($, _, Backbone, http, format, lang, widgets) {
           return $contact;
         }))));
       }
+      // Linked list elements, one block per list, as amoCRM's card shows them under the list's tab.
+      _.each(_.groupBy(data.catalog_elements || [], 'catalog_id'), function (elements) {
+        $fields.append(field(elements[0].catalog_name, $('<ul class="card-catalog"></ul>').append(elements.map(function (element) {
+          return $('<li class="card-catalog__element"></li>').attr('data-id', element.id)
+            .text(element.quantity === 1 ? element.name : element.name + ' × ' + element.quantity);
+        })), 'card-field_catalog').attr('data-catalog-id', elements[0].catalog_id));
+      });
       var $saveButton = $('<button type="button" class="button-input button-input_blue js-card-save"></button>').text(lang.t('common.save'));
       $left.append(
         $('<div class="card-top-name"></div>').append(
