@@ -67,9 +67,11 @@ fn read_config(config: &JsValue) -> (bool, Vec<StageRef>) {
     let section = get(&value, "payments");
     let enabled = get(&section, "enabled").as_bool().unwrap_or(true);
     let number = |stage: &JsValue, key| get(stage, key).as_f64().map_or(0, |n| n as u32);
-    let gates = js_sys::Array::from(&get(&section, "gate_stages"))
+    let stages = get(&section, "gate_stages");
+    let stages = stages.dyn_ref::<js_sys::Array>().map(|a| a.to_vec()).unwrap_or_default();
+    let gates = stages
         .iter()
-        .map(|stage| StageRef::new(number(&stage, "pipeline_id"), number(&stage, "status_id")))
+        .map(|stage| StageRef::new(number(stage, "pipeline_id"), number(stage, "status_id")))
         .filter(|stage| stage.status_id != 0)
         .collect();
     (enabled, gates)
@@ -391,6 +393,8 @@ mod tests {
         let config = JsValue::from_str(
             r#"{"payments":{"enabled":true,"gate_stages":[{"pipeline_id":7,"status_id":142},{"status_id":0}]}}"#,
         );
+        let other = JsValue::from_str(r#"{"refusals":{},"payments":{"gate_stages":null}}"#);
+        assert_eq!(read_config(&other), (true, vec![]));
         assert_eq!(read_config(&config), (true, vec![StageRef::new(7, 142)]));
         assert_eq!(read_config(&JsValue::UNDEFINED), (true, vec![]));
         let off = JsValue::from_str(r#"{"payments":{"enabled":false}}"#);
