@@ -840,6 +840,8 @@ pub async fn apply_event(
     let at = event.modified_at().unwrap_or(now);
     let mut tx = ctx.db.begin_write().await?;
     let lead_id = match (event.entity, event.action) {
+        // A payments note changes nothing in the copy; the deal's payments are re-read.
+        (Entity::Lead, Action::Note) => event.lead_id,
         (Entity::Lead, Action::Delete) => {
             copy::delete_lead(&mut *tx, account_id, event.id).await?;
             None

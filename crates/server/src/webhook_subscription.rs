@@ -23,6 +23,8 @@ pub const EVENTS: &[&str] = &[
     "update_task",
     "delete_task",
     "responsible_task",
+    // Every change of a deal's payments adds a note: its hook re-reads that deal's payments.
+    "note_lead",
 ];
 
 /// Subscribes the server's webhook URL unless the account already has it; returns the number of

@@ -14,7 +14,7 @@ use amo_api::payments::{catalog_write, element_write, field_writes, link_write};
 use common::*;
 use leakguard_core::dates::{Date, FixedOffset};
 use leakguard_core::locale::Lang;
-use leakguard_core::payments::store::{Record, RecordKind, StoreField};
+use leakguard_core::payments::store::{change_note, Change, Record, RecordKind, StoreField};
 use leakguard_core::payments::Currency;
 use leakguard_core::settings::{PaymentStore, Settings, StoreFieldIds};
 use reqwest::Method;
@@ -490,20 +490,31 @@ async fn a_moved_due_date_closes_the_reminder_and_a_new_overdue_gets_a_new_one()
         assert_eq!(listed[0]["reminder_task_id"], Value::Null);
         assert_eq!(body["payments"]["at_risk"], 1_700_000);
 
-        // The manager moves the due date to Wednesday 17 June; a webhook about the deal follows.
-        edit_record(
-            &sandbox,
-            &store,
-            &Record {
-                id,
-                date: june(17),
-                ..plan.clone()
+        // The manager moves the due date to Wednesday 17 June; the card's change note follows, and
+        // amoCRM's hook about that note makes the server re-read the deal's payments.
+        let moved = Record {
+            id,
+            date: june(17),
+            ..plan.clone()
+        };
+        edit_record(&sandbox, &store, &moved).await;
+        let text = change_note(
+            &Change::Edited {
+                before: &Record { id, ..plan.clone() },
+                after: &moved,
             },
+            "Анна",
+            rub(),
+            Lang::Ru,
+        );
+        let (code, body) = amo(
+            &sandbox,
+            Method::POST,
+            "/api/v4/leads/notes",
+            Some(json!([{ "entity_id": lead, "note_type": "common", "params": { "text": text } }])),
         )
         .await;
-        let (code, _) =
-            post_hook(&server.url(), status_hook(account, lead, 1, msk(0, 11, 30))).await;
-        assert_eq!(code, 200);
+        assert_eq!(code, 200, "{body}");
         wait_for(Duration::from_secs(20), || async {
             let tasks = reminders_of(&sandbox, lead).await;
             (tasks[0]["is_completed"] == true).then_some(())

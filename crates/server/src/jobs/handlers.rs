@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::db::{now_ms, Db};
 use crate::jobs::effects;
 use crate::jobs::queue::{self, NewJob};
-use crate::webhook::parser::{Entity, Event};
+use crate::webhook::parser::{Action, Entity, Event};
 use crate::{automation, payments, sync};
 
 /// A webhook event to apply to the copy; the payload is the parsed [`Event`].
@@ -174,6 +174,7 @@ pub async fn run(
             let lead = sync::apply_event(ctx, account_id, &event)
                 .await
                 .map_err(|error| JobError::Retry(error.to_string()))?;
+            let payments_note = event.action == Action::Note;
             // A deal's webhook may mean its payments changed (the card adds a note and links an
             // element with every change): re-read them when the account keeps payments.
             if let (Some(lead_id), Entity::Lead) = (lead, event.entity) {
@@ -191,6 +192,10 @@ pub async fn run(
                     .await
                     .map_err(|error| JobError::Retry(error.to_string()))?;
                 }
+            }
+            if payments_note {
+                // The note changed nothing in the copy: the payments re-read starts the pass.
+                return Ok(());
             }
             // Act on what the hook said at once, and confirm it from the API shortly after.
             soon(AUTOMATION_PASS, 500).await?;

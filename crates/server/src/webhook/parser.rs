@@ -134,6 +134,8 @@ pub enum Action {
     Restore,
     Status,
     Responsible,
+    /// A note added to a lead (`leads[note]`); only LeakGuard's own payment notes are kept.
+    Note,
 }
 
 impl Action {
@@ -145,6 +147,7 @@ impl Action {
             "restore" => Action::Restore,
             "status" => Action::Status,
             "responsible" => Action::Responsible,
+            "note" => Action::Note,
             _ => return None,
         })
     }
@@ -158,6 +161,7 @@ impl Action {
             Action::Restore => "restore",
             Action::Status => "status",
             Action::Responsible => "responsible",
+            Action::Note => "note",
         }
     }
 }
@@ -312,7 +316,55 @@ pub fn parse(body: &[u8]) -> Result<Webhook, ParseError> {
     })
 }
 
+/// The text every payments change of the card writes at the start of its note (core `change_note`).
+pub const PAYMENT_NOTE_PREFIX: &str = "LeakGuard · ";
+
+/// A lead's note event: only LeakGuard's payment notes (every change of a deal's payments adds
+/// one), so that the server re-reads that deal's payments; any other note is ignored.
+fn note_event(item: &Node, batch: usize) -> Option<Event> {
+    let note = item.get("note").unwrap_or(item);
+    if note.int("element_type").is_some_and(|kind| kind != 2) {
+        return None;
+    }
+    let text = note.text("text")?;
+    if !text.trim_start().starts_with(PAYMENT_NOTE_PREFIX) {
+        return None;
+    }
+    Some(Event {
+        entity: Entity::Lead,
+        action: Action::Note,
+        id: note.int("id")?,
+        modified: note
+            .text("last_modified")
+            .or_else(|| note.text("date_create"))
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty()),
+        account_id: note.int("account_id"),
+        status_id: None,
+        old_status_id: None,
+        pipeline_id: None,
+        responsible_user_id: None,
+        old_responsible_user_id: None,
+        lead_id: Some(note.int("element_id")?),
+        completed: None,
+        name: None,
+        price: None,
+        modified_user_id: note.int("created_by"),
+        created_at: note.int("date_create"),
+        loss_reason_id: None,
+        tags: None,
+        complete_till: None,
+        batch,
+    })
+}
+
 fn event_of(entity: Entity, action: Action, item: &Node, batch: usize) -> Option<Event> {
+    if action == Action::Note {
+        return match entity {
+            Entity::Lead => note_event(item, batch),
+            Entity::Task => None,
+        };
+    }
     let id = item.int("id")?;
     let modified = item
         .text("updated_at")
@@ -412,6 +464,33 @@ pub fn encode_fixture(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_leakguards_payment_notes_become_events() {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("leads[note][0][note][id]", "901")
+            .append_pair("leads[note][0][note][element_id]", "55")
+            .append_pair("leads[note][0][note][element_type]", "2")
+            .append_pair("leads[note][0][note][note_type]", "4")
+            .append_pair(
+                "leads[note][0][note][text]",
+                "LeakGuard · Анна: добавлено Оплата: 5 000,00 ₽ от 27.11.2026 · сделка #55.",
+            )
+            .append_pair("leads[note][0][note][last_modified]", "1781150000")
+            .append_pair("leads[note][1][note][id]", "902")
+            .append_pair("leads[note][1][note][element_id]", "55")
+            .append_pair("leads[note][1][note][element_type]", "2")
+            .append_pair("leads[note][1][note][text]", "Позвонил клиенту")
+            .append_pair("account[id]", "7")
+            .finish();
+        let hook = parse(body.as_bytes()).unwrap();
+        assert_eq!(hook.ignored, 1);
+        assert_eq!(hook.events.len(), 1);
+        let event = &hook.events[0];
+        assert_eq!((event.entity, event.action), (Entity::Lead, Action::Note));
+        assert_eq!((event.id, event.lead_id), (901, Some(55)));
+        assert_eq!(event.dedup_key(7), "7:lead:note:901:1781150000");
+    }
 
     fn fixture(name: &str) -> Webhook {
         let path = format!(
