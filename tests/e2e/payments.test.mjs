@@ -289,6 +289,22 @@ test('a schedule from the template, a payment spanning two rows, an edit and a d
   assert.equal(await planRows().nth(1).getAttribute('data-status'), 'overdue');
   assert.equal(spaces(await planRows().nth(1).locator('td').nth(3).textContent()), '30 000,00 ₽');
 
+  // An expense is recorded the same way and lowers the margin.
+  await page.waitForTimeout(1100);
+  await sandbox.control('DELETE', '/__sandbox/requests');
+  await page.click(`${SECTION} [data-action="open-expense"]`);
+  await page.fill(`${SECTION} [data-field="amount"]`, '5000');
+  await page.fill(`${SECTION} [data-field="comment"]`, 'доставка');
+  await page.click(`${SECTION} [data-action="save-form"]`);
+  await idle();
+  log = await requests();
+  assert.equal(log.length, 3);
+  assert.deepEqual(fieldValues(bodyOf(log[0])[0]), {
+    kind: 'expense', amount: '5000.00', date: midnight(today()), lead: String(id), comment: 'доставка',
+  });
+  assert.equal(await total('expenses'), '5 000,00 ₽');
+  assert.equal(await total('margin'), '65 000,00 ₽');
+
   // Reopening reads the deal and its elements: exactly 2 requests.
   await closeSection();
   await page.waitForTimeout(1100);
@@ -329,12 +345,12 @@ test('a schedule from the template, a payment spanning two rows, an edit and a d
   assert.match(spaces(bodyOf(log[2])[0].params.text), new RegExp(`^LeakGuard · ${managerName}: удалено Оплата: 80 000,00 ₽`));
   assert.equal(await total('paid'), '0,00 ₽');
   assert.equal(await page.locator(`${SECTION} [data-lg-table="payments"] tbody tr[data-id]`).count(), 0);
-  assert.deepEqual((await linksOf(id)).map((l) => l.to_entity_id).sort((a, b) => a - b), elementIds);
+  assert.equal((await linksOf(id)).length, 3);
 
-  // One note per change: the schedule, the payment, the edit, the delete.
+  // One note per change: the schedule, the payment, the expense, the edit, the delete.
   const notes = (await notesOf(id)).map((n) => spaces(n.params.text));
-  assert.equal(notes.length, 4, notes.join('\n'));
-  assert.deepEqual(notes.map((t) => t.split(': ')[1].split(' ')[0]), ['график', 'добавлено', 'изменено', 'удалено']);
+  assert.equal(notes.length, 5, notes.join('\n'));
+  assert.deepEqual(notes.map((t) => t.split(': ')[1].split(' ')[0]), ['график', 'добавлено', 'добавлено', 'изменено', 'удалено']);
 });
 
 test('an overdue row names the manager, and Remind creates one task however often it is pressed or retried', async () => {
@@ -444,9 +460,10 @@ test('a failed save shows an error, keeps what was typed across a reload, and it
   const typed = `Оплата: 1 234,56 ₽ от ${ruDate(today())} · сделка #${id} (не потерять)`;
   assert.equal(spaces(await pending.locator('.leakguard-payments__pending-what').textContent()), typed);
 
-  // The reload keeps it; the retry sends it once.
+  // The reload keeps it and opens the section with it; the retry sends it once.
   await openCard(id);
-  await openSection();
+  await page.locator(`${SECTION}[data-state="ready"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await page.getAttribute(TOGGLE, 'aria-expanded'), 'true');
   assert.equal(spaces(await pending.locator('.leakguard-payments__pending-what').textContent()), typed);
   await page.click(`${SECTION} [data-action="retry-save"]`);
   await idle();

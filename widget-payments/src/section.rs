@@ -387,6 +387,12 @@ impl Section {
             }
         }
         self.render();
+        if matches!(
+            action,
+            "open-schedule" | "open-payment" | "open-expense" | "edit"
+        ) {
+            self.focus("[data-field]");
+        }
     }
 
     /// The note of a change, with the marker of the save that carries it.

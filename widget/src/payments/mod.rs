@@ -3,7 +3,8 @@
 //! manager opens it or a gate needs the payments, so the card download does not carry it.
 //!
 //! * A "Payments" button mounts the module's section below it; pressing it again (or `destroy`)
-//!   frees the section, which removes it and aborts its requests.
+//!   frees the section, which removes it and aborts its requests. A change the module kept in
+//!   `localStorage` because it could not be saved opens the section with the card, to be resent.
 //! * A move in the card's status control to a stage listed in `payments.gate_stages` is put back at
 //!   once; the module reads the deal's payments and the move is re-applied only if every planned
 //!   payment is paid. Otherwise the reason stays under the button; when the payments cannot be read
@@ -23,6 +24,7 @@ use web_sys::Element;
 
 use crate::card::Card;
 use crate::dom::{self, Listener, Owned};
+use crate::effects::storage::{self, Area};
 use crate::guard;
 use crate::host::{self, Subscription, Widget};
 use crate::metrics::{call, import_module};
@@ -68,7 +70,10 @@ fn read_config(config: &JsValue) -> (bool, Vec<StageRef>) {
     let enabled = get(&section, "enabled").as_bool().unwrap_or(true);
     let number = |stage: &JsValue, key| get(stage, key).as_f64().map_or(0, |n| n as u32);
     let stages = get(&section, "gate_stages");
-    let stages = stages.dyn_ref::<js_sys::Array>().map(|a| a.to_vec()).unwrap_or_default();
+    let stages = stages
+        .dyn_ref::<js_sys::Array>()
+        .map(|a| a.to_vec())
+        .unwrap_or_default();
     let gates = stages
         .iter()
         .map(|stage| StageRef::new(number(stage, "pipeline_id"), number(stage, "status_id")))
@@ -144,10 +149,19 @@ pub(crate) fn attach(card: &Rc<Card>) {
         return;
     };
     let weak = Rc::downgrade(card);
-    let toggle = dom::on_click(&payments.toggle, move || {
+    let listener = dom::on_click(&payments.toggle, move || {
         defer(&weak, toggle);
     });
-    payments.listeners.borrow_mut().push(toggle);
+    payments.listeners.borrow_mut().push(listener);
+    // A change the module could not save is offered again as soon as the card opens.
+    let pending = format!(
+        "leakguard.payments.v1.{}.{}",
+        host::account_id().unwrap_or_default(),
+        card.lead_id
+    );
+    if storage::get(Area::Local, &pending).is_some() {
+        defer(&Rc::downgrade(card), toggle);
+    }
     if payments.gates.is_empty() {
         return;
     }
