@@ -99,7 +99,9 @@ struct State {
 /// The mounted section. Dropping it removes its element and listeners and aborts its requests.
 #[derive(Debug)]
 pub struct Section {
-    context: Context,
+    /// Shared with the requests in flight, which hold no strong reference to the section: freeing
+    /// it drops its `InFlight` handles and so aborts them.
+    context: Rc<Context>,
     root: Owned,
     state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
@@ -124,7 +126,7 @@ impl Section {
             (Some(_), Some(_)) => Phase::Loading,
         };
         let section = Rc::new(Section {
-            context,
+            context: Rc::new(context),
             root: Owned::new(root),
             state: RefCell::new(State {
                 phase,
@@ -1214,12 +1216,9 @@ fn load(section: &Rc<Section>) {
     section.state.borrow_mut().phase = Phase::Loading;
     section.render();
     let weak = Rc::downgrade(section);
+    let context = Rc::clone(&section.context);
     wasm_bindgen_futures::spawn_local(async move {
-        let Some(context_section) = weak.upgrade() else {
-            return;
-        };
-        let result = data::load(&context_section.context, &store, &signal).await;
-        drop(context_section);
+        let result = data::load(&context, &store, &signal).await;
         let Some(section) = weak.upgrade() else {
             return;
         };
@@ -1262,10 +1261,11 @@ fn send(section: &Rc<Section>) {
     }
     section.render();
     let weak = Rc::downgrade(section);
+    let context = Rc::clone(&section.context);
     wasm_bindgen_futures::spawn_local(async move {
+        let keep = |p: &Pending| persist(&context, p);
+        let result = save::run(&context, &store, &mut pending, &keep, &signal).await;
         let Some(strong) = weak.upgrade() else { return };
-        let persist = |p: &Pending| persist(&strong.context, p);
-        let result = save::run(&strong.context, &store, &mut pending, &persist, &signal).await;
         strong.saving.take();
         {
             let mut state = strong.state.borrow_mut();
