@@ -46,6 +46,8 @@ pub struct Account {
     pub delta_synced_at: Option<i64>,
     /// The webhook destination subscribed in amoCRM.
     pub webhook_destination: Option<String>,
+    /// The events subscribed with `webhook_destination`, comma-separated.
+    pub webhook_events: Option<String>,
     /// amoCRM's currency code of the account (`RUB`, `USD`, …), once a full scan read it.
     pub currency: Option<String>,
 }
@@ -71,7 +73,7 @@ pub struct NewPair {
 
 const ACCOUNT_COLUMNS: &str = "account_id, base_url, subdomain, timezone, status, token_kind, \
     expires_at, paused_until, pause_reason, installed_at, country, lang, automation_from, \
-    full_synced_at, delta_synced_at, webhook_destination, currency";
+    full_synced_at, delta_synced_at, webhook_destination, webhook_events, currency";
 
 fn account_of(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
     Ok(Account {
@@ -91,6 +93,7 @@ fn account_of(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
         full_synced_at: row.try_get("full_synced_at")?,
         delta_synced_at: row.try_get("delta_synced_at")?,
         webhook_destination: row.try_get("webhook_destination")?,
+        webhook_events: row.try_get("webhook_events")?,
         currency: row.try_get("currency")?,
     })
 }
@@ -156,7 +159,7 @@ pub async fn install_oauth(
          previous_refresh_token = NULL, expires_at = excluded.expires_at, \
          token_version = accounts.token_version + 1, paused_until = NULL, pause_reason = NULL, \
          installed_at = excluded.installed_at, updated_at = excluded.updated_at, \
-         webhook_destination = NULL, scan_cursor = NULL",
+         webhook_destination = NULL, webhook_events = NULL, scan_cursor = NULL",
     )
     .bind(account_id)
     .bind(base_url.trim_end_matches('/'))
@@ -361,17 +364,21 @@ pub async fn finish_delta(db: &Db, account_id: i64, started: i64) -> Result<()> 
     Ok(())
 }
 
-/// Records (or clears) the webhook destination subscribed in amoCRM.
+/// Records (or clears) the webhook destination subscribed in amoCRM and its events.
 pub async fn set_webhook_destination(
     db: &Db,
     account_id: i64,
     destination: Option<&str>,
+    events: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("UPDATE accounts SET webhook_destination = $1 WHERE account_id = $2")
-        .bind(destination)
-        .bind(account_id)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "UPDATE accounts SET webhook_destination = $1, webhook_events = $2 WHERE account_id = $3",
+    )
+    .bind(destination)
+    .bind(events)
+    .bind(account_id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 

@@ -27,7 +27,8 @@ pub const EVENTS: &[&str] = &[
     "note_lead",
 ];
 
-/// Subscribes the server's webhook URL unless the account already has it; returns the number of
+/// Subscribes the server's webhook URL unless the account already has it with every event of
+/// [`EVENTS`] (posting the same destination again updates its events); returns the number of
 /// requests sent (0 or 1).
 pub async fn subscribe(ctx: &JobContext, account_id: i64) -> Result<u8, JobError> {
     let account = accounts::get(&ctx.db, account_id)
@@ -35,7 +36,10 @@ pub async fn subscribe(ctx: &JobContext, account_id: i64) -> Result<u8, JobError
         .map_err(|error| JobError::Retry(error.to_string()))?
         .ok_or_else(|| JobError::Permanent(format!("account {account_id} is unknown")))?;
     let destination = &ctx.webhook_destination;
-    if account.webhook_destination.as_deref() == Some(destination.as_str()) {
+    let events = EVENTS.join(",");
+    if account.webhook_destination.as_deref() == Some(destination.as_str())
+        && account.webhook_events.as_deref() == Some(events.as_str())
+    {
         return Ok(0);
     }
     let body = json!({ "destination": destination, "settings": EVENTS, "sort": 10 });
@@ -43,7 +47,7 @@ pub async fn subscribe(ctx: &JobContext, account_id: i64) -> Result<u8, JobError
         .send(account_id, Method::POST, "/api/v4/webhooks", Some(&body))
         .await
         .map_err(JobError::from)?;
-    accounts::set_webhook_destination(&ctx.db, account_id, Some(destination))
+    accounts::set_webhook_destination(&ctx.db, account_id, Some(destination), Some(&events))
         .await
         .map_err(|error| JobError::Retry(error.to_string()))?;
     tracing::info!(account_id, %destination, "webhooks subscribed");
@@ -70,7 +74,7 @@ pub async fn unsubscribe(
         .await
     {
         Ok(_) | Err(AmoError::Status { status: 404, .. }) => {
-            accounts::set_webhook_destination(db, account_id, None).await?;
+            accounts::set_webhook_destination(db, account_id, None, None).await?;
             Ok(true)
         }
         Err(error) => Err(error),

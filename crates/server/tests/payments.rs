@@ -745,3 +745,39 @@ async fn the_daily_scan_reads_the_catalog_in_pages_and_reminders_keep_to_seven_p
         sandbox.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_older_subscription_gains_the_note_hook_once() {
+    for backend in backends() {
+        let (sandbox, _db, server, account, _store) = setup(&backend, msk(0, 9, 0)).await;
+        full_scan(&server, account).await;
+        // As a server from before the payments left it: the same destination, fewer events.
+        sqlx::query("UPDATE accounts SET webhook_events = $1 WHERE account_id = $2")
+            .bind("add_lead,update_lead")
+            .bind(account)
+            .execute(&server.db().pool)
+            .await
+            .unwrap();
+        let subscriptions = |log: &[Value]| {
+            log.iter()
+                .filter(|e| e["method"] == "POST" && e["path"] == "/api/v4/webhooks")
+                .count()
+        };
+        let before = subscriptions(&server_requests(&sandbox).await);
+        full_scan(&server, account).await;
+        full_scan(&server, account).await;
+        let log = server_requests(&sandbox).await;
+        assert_eq!(subscriptions(&log) - before, 1, "{}", backend.name());
+        let (_, hooks) = amo(&sandbox, Method::GET, "/api/v4/webhooks", None).await;
+        let hook = &hooks["_embedded"]["webhooks"][0];
+        let events: Vec<&str> = hook["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert!(events.contains(&"note_lead"), "{events:?}");
+        server.shutdown().await;
+        sandbox.shutdown().await;
+    }
+}
