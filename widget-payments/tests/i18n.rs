@@ -59,7 +59,10 @@ fn every_payments_key_is_translated() {
     let mut keys: Vec<String> = DYNAMIC.iter().map(|k| (*k).to_owned()).collect();
     keys_in(&root().join("widget-payments/src"), &mut keys);
     keys_in(&root().join("widget/src/payments"), &mut keys);
-    keys_in(&root().join("crates/leakguard-core/src/payments"), &mut keys);
+    keys_in(
+        &root().join("crates/leakguard-core/src/payments"),
+        &mut keys,
+    );
     assert!(keys.len() > 60, "{}", keys.len());
     for lang in ["ru", "en", "es", "pt"] {
         let file = root().join(format!("i18n/{lang}.json"));
