@@ -3,8 +3,9 @@
 // right totals; an overdue row names its manager and "Remind" creates one task however often it is
 // pressed; the stage gate refuses a move to a gated stage until the deal is paid; users outside the
 // editors see the section read-only; every change adds one note; a failed save keeps what was typed
-// across a reload and its retry creates exactly one element, link and note. Opening the section
-// costs 2 API requests and recording a payment 3.
+// across a reload and its retry creates exactly one element, link and note; switched off there is
+// no button, and without a catalog the section says so. Opening the section costs 2 API requests
+// and recording a payment 3.
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSandbox, launchBrowser, openPage, visit, i18n, fill, unexpectedProblems } from './harness.mjs';
@@ -505,4 +506,22 @@ test('a failed save shows an error, keeps what was typed across a reload, and it
   }
   assert.equal(await total('paid'), '1 264,56 ₽');
   page.expected = [/Failed to load resource: the server responded with a status of (500|429)/, /Failed to load resource: net::ERR_EMPTY_RESPONSE/, /request failed: .*(elements|link)/];
+});
+
+test('switched off, the card has no payments button; without a catalog the section says an admin must save the settings and asks nothing', async () => {
+  await saveSettings({ enabled: false });
+  const id = await newDeal('Выключено');
+  await openCard(id);
+  assert.equal(await page.locator(TOGGLE).count(), 0);
+  await saveSettings({ store: null });
+  await openCard(id);
+  await page.waitForTimeout(1100);
+  await sandbox.control('DELETE', '/__sandbox/requests');
+  await page.click(TOGGLE);
+  await page.locator(`${SECTION}[data-state="no-store"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator(SECTION).textContent(), ru.no_store);
+  assert.deepEqual(await requests(), []);
+  // The button closes the section again and leaves nothing of it behind.
+  await closeSection();
+  assert.equal(await page.getAttribute(TOGGLE, 'aria-expanded'), 'false');
 });
