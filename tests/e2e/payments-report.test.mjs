@@ -5,7 +5,7 @@
 // click; the load keeps to the 7 requests per second the account allows.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSandbox, launchBrowser, openPage, visit, i18n, unexpectedProblems } from './harness.mjs';
+import { startSandbox, startBackend, freePort, launchBrowser, openPage, visit, i18n, unexpectedProblems } from './harness.mjs';
 
 let sandbox;
 let browser;
@@ -19,10 +19,10 @@ const PART = '[data-part="payments"]';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One GET with the admin's bearer token, at a pace the 7 rps limit accepts. */
-async function get(path) {
+async function get(path, box = sandbox) {
   for (;;) {
     await sleep(160);
-    const res = await sandbox.api('GET', path);
+    const res = await box.api('GET', path);
     if (res.status !== 429) return res;
     await sleep(1100);
   }
@@ -301,4 +301,74 @@ test('without a payments catalog in the settings the report says how to set it u
   const tile = page.locator(`${ROOT} [data-metric="overdue_payments"]`);
   assert.equal(await tile.locator('[data-field="count"]').count(), 0, 'no number without data');
   await save(page, config);
+});
+
+test('with the backend installed, the report comes from the backend and equals the same reference, reading no catalog page', async () => {
+  const port = await freePort();
+  const box = await startSandbox(['--integration', `leakguard=http://127.0.0.1:${port}/oauth/callback`]);
+  let backend;
+  try {
+    // The widget's settings name the demo's catalog and the backend; the backend gets the same
+    // settings the way the widget sends them after a save.
+    const catalogs = (await box.api('GET', '/api/v4/catalogs')).body._embedded.catalogs;
+    const catalog = catalogs.find((c) => c.type === 'regular' && c.name.startsWith('LeakGuard')).id;
+    const fields = (await box.api('GET', `/api/v4/catalogs/${catalog}/custom_fields`)).body._embedded.custom_fields;
+    const id = (code) => fields.find((f) => f.code === code).id;
+    const store = {
+      catalog_id: catalog,
+      fields: { kind: id('LG_KIND'), amount: id('LG_AMOUNT'), date: id('LG_DATE'), plan: id('LG_PLAN'), lead: id('LG_LEAD'), comment: id('LG_COMMENT') },
+    };
+    const elements = [];
+    for (let n = 1; ; n++) {
+      const res = await get(`/api/v4/catalogs/${catalog}/elements?limit=250&page=${n}`, box);
+      if (res.status === 204) break;
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      elements.push(...res.body._embedded.elements);
+      if (!res.body._links?.next) break;
+    }
+    page = await openPage(browser);
+    page.expected = [/oauth\/callback/];
+    await visit(page, box, '/settings/widgets/');
+    await page.locator('body[data-widgets-ready="1"]').waitFor();
+    await save(page, { payments: { enabled: true, store }, backend_url: `http://127.0.0.1:${port}` });
+    backend = await startBackend(box, { port });
+    const put = await backend.api('PUT', '/api/settings', { payments: { enabled: true, store } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    // The first full scan, which reads the payments catalog last, finishes.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const sync = await backend.api('GET', '/api/sync');
+      const scanned = sync.body?.runs?.some((run) => run.kind === 'full' && run.finished_at);
+      const res = scanned && await backend.api('GET', '/api/metrics');
+      if (res && res.status === 200 && res.body.payments?.enabled) break;
+      assert.ok(Date.now() < deadline, 'the backend copied the payments in a full scan');
+      await sleep(500);
+    }
+    const reads = [];
+    page.on('request', (req) => {
+      if (new URL(req.url()).pathname.startsWith(`/api/v4/catalogs/${catalog}/`)) reads.push(req.url());
+    });
+    await visit(page, box, PAGE);
+    const part = page.locator(`${ROOT} ${PART}[data-state="ready"][data-source="backend"]`);
+    await part.waitFor({ timeout: 90_000 });
+    const now = Number(await page.locator(ROOT).getAttribute('data-now'));
+    const month = localDate(now, data.zone).slice(0, 7);
+    const expected = reference({ zone: data.zone, elements, leads: data.leads, store, now, month, targets: [] });
+    // The backend leaves lost deals out of the overdue list.
+    const lost = new Set(data.leads.filter((l) => l.status_id === 143).map((l) => l.id));
+    const owed = expected.overdue.filter((o) => !lost.has(o.deal));
+    const overdue = await rowsOf(page, 'overdue-payments');
+    assert.deepEqual(overdue.map((row) => Number(row[0].deal)), owed.map((o) => o.deal));
+    assert.deepEqual(overdue.map((row) => Number(row[4].value)), owed.map((o) => o.days));
+    const tile = page.locator(`${ROOT} [data-metric="overdue_payments"]`);
+    assert.equal(Number(await tile.locator('[data-field="count"]').getAttribute('data-value')), owed.length);
+    const margin = await rowsOf(page, `margin-${month}`);
+    assert.equal(margin.length, expected.margin.length);
+    assert.deepEqual(reads, [], 'the browser read no catalog page');
+  } finally {
+    await page?.context().close();
+    page = null;
+    await backend?.stop();
+    await box.stop();
+  }
 });

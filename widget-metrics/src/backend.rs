@@ -4,10 +4,13 @@
 //!
 //! Decoding is pure and tested natively; the calls live in [`Backend`].
 
+use leakguard_core::dates::YearMonth;
 use leakguard_core::deal::StageRef;
 use leakguard_core::metrics::{
     Breakdown, Bucket, Filter, KeyMetrics, LostDeals, OverduePayments, ReasonRow, StuckDeals,
 };
+use leakguard_core::payments::{Currency, MarginRow, OverduePayment};
+use leakguard_core::settings::PlanScope;
 use serde::Deserialize;
 
 use crate::host::{self, Widget};
@@ -33,6 +36,18 @@ pub struct Served {
     /// When the copy was last brought up to date; `None` before the first sync finished.
     pub synced_at: Option<i64>,
     pub metrics: KeyMetrics,
+    /// The payments report of the period, when the backend keeps a copy of the payments.
+    pub payments: Option<ServedPayments>,
+}
+
+/// The `payments` section of `GET /api/metrics`: the overdue payments of the filter and the margin
+/// plan of every month of the period, computed by the core over the backend's copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServedPayments {
+    pub currency: Currency,
+    /// Every overdue payment of the filter, longest overdue first, with the deal's name.
+    pub overdue: Vec<(OverduePayment, Option<String>)>,
+    pub margin: Vec<(YearMonth, Vec<MarginRow>)>,
 }
 
 impl Served {
@@ -166,6 +181,96 @@ struct WireServed {
     now: i64,
     synced_at: Option<i64>,
     metrics: WireMetrics,
+    #[serde(default)]
+    payments: Option<WireServedPayments>,
+}
+
+#[derive(Deserialize)]
+struct WireServedPayments {
+    #[serde(default)]
+    enabled: bool,
+    currency: String,
+    #[serde(default)]
+    overdue: Vec<WireOverdue>,
+    #[serde(default)]
+    margin: Vec<WireMonth>,
+}
+
+#[derive(Deserialize)]
+struct WireRef {
+    id: u64,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireOverdue {
+    deal: WireRef,
+    manager: WireRef,
+    planned_id: u64,
+    due: String,
+    outstanding: i64,
+    days_overdue: i64,
+}
+
+#[derive(Deserialize)]
+struct WireMonth {
+    month: String,
+    rows: Vec<WireMarginRow>,
+}
+
+#[derive(Deserialize)]
+struct WireMarginRow {
+    scope: PlanScope,
+    target: Option<i64>,
+    fact: i64,
+    completion_bp: Option<i64>,
+}
+
+impl WireServedPayments {
+    /// The report, or `None` when payments are off or a value is not what the backend documents.
+    fn decode(self) -> Option<ServedPayments> {
+        if !self.enabled {
+            return None;
+        }
+        let overdue = self
+            .overdue
+            .into_iter()
+            .map(|o| {
+                let payment = OverduePayment {
+                    deal_id: o.deal.id,
+                    planned_id: o.planned_id,
+                    responsible_user_id: o.manager.id,
+                    due: o.due.parse().ok()?,
+                    amount: o.outstanding,
+                    days_overdue: o.days_overdue,
+                };
+                Some((payment, o.deal.name))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let margin = self
+            .margin
+            .into_iter()
+            .map(|m| {
+                let rows = m
+                    .rows
+                    .into_iter()
+                    .map(|r| MarginRow {
+                        scope: r.scope,
+                        target: r.target,
+                        fact: r.fact,
+                        completion_bp: r.completion_bp,
+                    })
+                    .collect();
+                Some((m.month.parse().ok()?, rows))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ServedPayments {
+            currency: Currency::from_code(&self.currency)?,
+            overdue,
+            margin,
+        })
+    }
 }
 
 /// Decodes the body of `GET /api/metrics`.
@@ -175,6 +280,7 @@ pub fn decode_metrics(body: &str) -> Result<Served, serde_json::Error> {
     Ok(Served {
         now: wire.now,
         synced_at: wire.synced_at,
+        payments: wire.payments.and_then(WireServedPayments::decode),
         metrics: KeyMetrics {
             lost: m.lost.into(),
             lost_previous: m.lost_previous.into(),
@@ -468,6 +574,47 @@ mod tests {
         let never = body.replace("\"synced_at\":820", "\"synced_at\":null");
         assert_eq!(decode_metrics(&never).unwrap().age(), None);
         assert!(decode_metrics(r#"{"now":1}"#).is_err());
+    }
+
+    #[test]
+    fn the_payments_section_decodes_when_payments_are_on() {
+        let metrics = r#"{"lost":{"total":{"count":0,"value":0,"deal_ids":[]},"by_reason":[],"by_manager":[]},
+            "lost_previous":{"total":{"count":0,"value":0,"deal_ids":[]},"by_reason":[],"by_manager":[]},
+            "overdue_tasks":{"total":{"count":0,"value":0,"deal_ids":[]},"by_stage":[],"by_manager":[]},
+            "without_task":{"total":{"count":0,"value":0,"deal_ids":[]},"by_stage":[],"by_manager":[]},
+            "overdue_payments":{"total":{"count":1,"value":59950,"deal_ids":[10]},"by_manager":[]},
+            "stuck":{"stuck":{"total":{"count":0,"value":0,"deal_ids":[]},"by_stage":[],"by_manager":[]},
+                     "escalated":{"count":0,"value":0,"deal_ids":[]}}}"#;
+        let payments = r#"{"enabled":true,"currency":"RUB","at_risk":59950,
+            "overdue":[{"deal":{"id":10,"name":"Deal 10","url":"https://x/leads/detail/10"},
+                        "manager":{"id":7,"name":"Ann"},"planned_id":1,"due":"2026-11-01",
+                        "outstanding":59950,"days_overdue":26,"reminder_task_id":null}],
+            "margin":[{"month":"2026-11","rows":[{"scope":{"kind":"company"},"manager":null,
+                        "target":60000,"fact":30050,"completion_bp":5008},
+                       {"scope":{"kind":"manager","user_id":7},"manager":{"id":7,"name":"Ann"},
+                        "target":null,"fact":30050,"completion_bp":null}]}]}"#;
+        let body =
+            format!(r#"{{"now":1,"synced_at":1,"metrics":{metrics},"payments":{payments}}}"#);
+        let served = decode_metrics(&body).unwrap().payments.unwrap();
+        assert_eq!(served.currency, Currency::RUB);
+        let (payment, name) = &served.overdue[0];
+        assert_eq!(
+            (payment.deal_id, payment.amount, payment.days_overdue),
+            (10, 59_950, 26)
+        );
+        assert_eq!(
+            (payment.responsible_user_id, name.as_deref()),
+            (7, Some("Deal 10"))
+        );
+        assert_eq!(payment.due.to_string(), "2026-11-01");
+        let (month, rows) = &served.margin[0];
+        assert_eq!(month.to_string(), "2026-11");
+        assert_eq!(rows[0].completion_bp, Some(5_008));
+        assert_eq!(rows[1].scope, PlanScope::Manager { user_id: 7 });
+        let off = body.replace(r#""enabled":true"#, r#""enabled":false"#);
+        assert_eq!(decode_metrics(&off).unwrap().payments, None);
+        let without = format!(r#"{{"now":1,"synced_at":1,"metrics":{metrics}}}"#);
+        assert_eq!(decode_metrics(&without).unwrap().payments, None);
     }
 
     #[test]

@@ -492,9 +492,10 @@ impl Page {
                 return;
             }
             match answer {
-                Ok(served) => {
+                Ok(mut served) => {
                     {
                         let mut state = page.state.borrow_mut();
+                        state.payments.served = served.payments.take().map(Rc::new);
                         // The browser's data no longer matches what is shown: a switch back reloads.
                         state.data = Rc::new(RefCell::new(Dataset::default()));
                         state.index.clear();
@@ -622,10 +623,16 @@ impl Page {
         };
         let plain = metrics.clone();
         // The "Unpaid money" leak counts the overdue payments of the payments report's data.
-        let payments = self.overdue_metric(&filter, now).map(|overdue| {
-            metrics.overdue_payments = overdue;
-            (payments::currency(), self.lang)
-        });
+        let served = (self.source.get() == MetricsSource::Backend)
+            .then(|| self.state.borrow().payments.served.clone())
+            .flatten();
+        let payments = match served {
+            Some(served) => Some((served.currency, self.lang)),
+            None => self.overdue_metric(&filter, now).map(|overdue| {
+                metrics.overdue_payments = overdue;
+                (payments::currency(), self.lang)
+            }),
+        };
         let report = report::report(&metrics, &directory, payments, self);
         {
             let mut state = self.state.borrow_mut();
@@ -640,6 +647,10 @@ impl Page {
         }
         self.draw_status().ok();
         self.draw_drill().ok();
+        // The backend's payments report changes with the period.
+        if self.state.borrow().payments.phase == payments::Phase::Ready {
+            self.draw_payments().ok();
+        }
     }
 
     fn set_phase(&self, phase: Phase) {

@@ -76,6 +76,11 @@ pub struct PaymentsData {
 }
 
 impl PaymentsData {
+    /// The name of deal `id`, when it is known.
+    pub fn name(&self, id: u64) -> Option<String> {
+        self.deals.get(&id).map(|deal| deal.name.clone())
+    }
+
     /// The ledgers the core's reports take; a deal amoCRM no longer has counts for nobody (user 0).
     pub fn ledgers(&self) -> Vec<DealLedger<'_>> {
         self.payments
@@ -184,7 +189,7 @@ pub fn margin_table(
 /// The overdue payments table: deal, manager, due date, amount outstanding, days overdue.
 pub fn overdue_table(
     overdue: &[OverduePayment],
-    data: &PaymentsData,
+    deal_name: impl Fn(u64) -> Option<String>,
     currency: Currency,
     lang: Lang,
     directory: &Directory,
@@ -204,10 +209,8 @@ pub fn overdue_table(
         rows: overdue
             .iter()
             .map(|payment| {
-                let name = data
-                    .deals
-                    .get(&payment.deal_id)
-                    .map_or_else(|| format!("#{}", payment.deal_id), |deal| deal.name.clone());
+                let name =
+                    deal_name(payment.deal_id).unwrap_or_else(|| format!("#{}", payment.deal_id));
                 vec![
                     Cell::Deal {
                         id: payment.deal_id,
@@ -372,7 +375,14 @@ mod tests {
             .collect();
         // Deal 10 still owes 599.50 for 26 days; deal 20's October payment covers 50 of its 500.
         assert_eq!(list, [(10, 59_950, 26), (20, 45_000, 7)]);
-        let table = overdue_table(&overdue, &data, rub, Lang::Ru, &directory, &Plain);
+        let table = overdue_table(
+            &overdue,
+            |id| data.name(id),
+            rub,
+            Lang::Ru,
+            &directory,
+            &Plain,
+        );
         assert_eq!(
             table.rows[0][0],
             Cell::Deal {

@@ -18,6 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, Element, HtmlInputElement};
 
 use super::{button, error_key, status_of, Page};
+use crate::backend::ServedPayments;
 use crate::data::deal_of;
 use crate::dom;
 use crate::http::{get_bytes, HttpError};
@@ -57,6 +58,8 @@ pub(super) struct PaymentsState {
     pub(super) phase: Phase,
     month: Option<YearMonth>,
     pub(super) data: Option<Rc<PaymentsData>>,
+    /// The report the backend served with the key metrics, when it keeps a copy of the payments.
+    pub(super) served: Option<Rc<ServedPayments>>,
     load: Option<AbortController>,
     /// The tables as last drawn, for the exports.
     tables: Vec<Table>,
@@ -85,6 +88,11 @@ impl Page {
             if busy || (!force && phase != Phase::Waiting) {
                 return;
             }
+        }
+        if self.served_month().is_some() {
+            self.state.borrow_mut().payments.phase = Phase::Ready;
+            self.draw_payments().ok();
+            return;
         }
         let Some(store) = store else {
             self.state.borrow_mut().payments.phase = Phase::NotConfigured;
@@ -220,6 +228,12 @@ impl Page {
 
     /// The "Unpaid money" leak of `filter` at `now` from the report's data, when it is read.
     pub(super) fn overdue_metric(&self, filter: &Filter, now: i64) -> Option<OverduePayments> {
+        if self.source.get() == super::MetricsSource::Backend
+            && self.state.borrow().payments.served.is_some()
+        {
+            // The backend's key metrics already count its copy of the payments.
+            return None;
+        }
         let data = self.state.borrow().payments.data.clone()?;
         let overdue = overdue_payments(&data.ledgers(), now, &self.context.zone);
         let deals: Vec<_> = data.deals.values().cloned().collect();
@@ -247,14 +261,36 @@ impl Page {
         })
     }
 
-    /// The month selector changed.
-    pub(super) fn payments_month_changed(&self, input: &Element) {
+    /// The backend's report, when the page shows the backend's numbers and it has the chosen month.
+    fn served_month(&self) -> Option<(Rc<ServedPayments>, usize)> {
+        if self.source.get() != super::MetricsSource::Backend {
+            return None;
+        }
+        let served = self.state.borrow().payments.served.clone()?;
+        let month = self.payments_month();
+        let index = served.margin.iter().position(|(m, _)| *m == month)?;
+        Some((served, index))
+    }
+
+    /// The month selector changed: the backend's report when it has the month, else the
+    /// browser's (read now if it was not yet).
+    pub(super) fn payments_month_changed(self: &Rc<Self>, input: &Element) {
         let value = input
             .dyn_ref::<HtmlInputElement>()
             .map(HtmlInputElement::value)
             .unwrap_or_default();
-        if let Ok(month) = value.parse() {
-            self.state.borrow_mut().payments.month = Some(month);
+        let Ok(month) = value.parse() else { return };
+        self.state.borrow_mut().payments.month = Some(month);
+        let needs_load = {
+            let state = self.state.borrow();
+            self.served_month().is_none()
+                && state.payments.data.is_none()
+                && !matches!(state.payments.phase, Phase::Loading { .. })
+        };
+        if needs_load {
+            self.state.borrow_mut().payments.phase = Phase::Waiting;
+            self.load_payments(false);
+        } else {
             self.draw_payments().ok();
         }
     }
@@ -338,18 +374,49 @@ impl Page {
             }
             Phase::Ready => {}
         }
-        let data = self.state.borrow().payments.data.clone();
-        let (Some(data), Some(directory)) = (data, self.state.borrow().directory.clone()) else {
-            self.state.borrow_mut().payments.tables.clear();
+        let Some(directory) = self.state.borrow().directory.clone() else {
             return Ok(());
         };
-        let currency = data.currency.unwrap_or_else(currency);
-        let targets = &self.context.settings.payments.margin_plan;
-        let rows = margin_rows(month, &data, targets);
-        let margin = margin_table(month, &rows, currency, self.lang, &directory, self);
-        let now = self.state.borrow().now.max(crate::effects::now_unix());
-        let overdue = overdue_payments(&data.ledgers(), now, &self.context.zone);
-        let overdue = overdue_table(&overdue, &data, currency, self.lang, &directory, self);
+        let (margin, overdue) = if let Some((served, index)) = self.served_month() {
+            part.set_attribute("data-source", "backend")?;
+            let rows = &served.margin[index].1;
+            let list: Vec<_> = served.overdue.iter().map(|(p, _)| *p).collect();
+            let name = |id: u64| {
+                served
+                    .overdue
+                    .iter()
+                    .find(|(p, _)| p.deal_id == id)
+                    .and_then(|(_, name)| name.clone())
+            };
+            let currency = served.currency;
+            (
+                margin_table(month, rows, currency, self.lang, &directory, self),
+                overdue_table(&list, name, currency, self.lang, &directory, self),
+            )
+        } else {
+            let data = self.state.borrow().payments.data.clone();
+            let Some(data) = data else {
+                self.state.borrow_mut().payments.tables.clear();
+                return Ok(());
+            };
+            part.set_attribute("data-source", "browser")?;
+            let currency = data.currency.unwrap_or_else(currency);
+            let targets = &self.context.settings.payments.margin_plan;
+            let rows = margin_rows(month, &data, targets);
+            let now = self.state.borrow().now.max(crate::effects::now_unix());
+            let overdue = overdue_payments(&data.ledgers(), now, &self.context.zone);
+            (
+                margin_table(month, &rows, currency, self.lang, &directory, self),
+                overdue_table(
+                    &overdue,
+                    |id| data.name(id),
+                    currency,
+                    self.lang,
+                    &directory,
+                    self,
+                ),
+            )
+        };
         for table in [&margin, &overdue] {
             dom::append(&part, &self.table_element(table, usize::MAX)?)?;
         }
