@@ -202,7 +202,7 @@ test('the page shows the numbers the reference computes from the sandbox data, w
   assert.ok(api.some((e) => decodeURIComponent(e.query).includes('filter[statuses][0][status_id]')), 'open stages are filtered by the API');
   assert.ok(api.some((e) => decodeURIComponent(e.query).includes('filter[closed_at][from]')), 'lost deals are filtered by closing time');
   assert.ok(api.some((e) => e.path === '/api/v4/tasks' && decodeURIComponent(e.query).includes('filter[is_completed]=0')), 'only open tasks are read');
-  assert.ok(api.every((e) => e.status === 200 || e.status === 204), 'no request failed');
+  assert.ok(api.every((e) => e.status === 200 || e.status === 204), `no request failed: ${JSON.stringify(api.filter((e) => e.status !== 200 && e.status !== 204).map((e) => [e.method, e.path, e.query, e.status]))}`);
 });
 
 test('every number drills down to its deals, and a deal opens in one click', async () => {
