@@ -33,6 +33,20 @@ use crate::model::{self, RowStatus};
 use crate::pending::{self, Change, Pending, StoredRecord};
 use crate::save;
 
+/// The section's few layout rules, inline: the archive's stylesheet belongs to the card, and the
+/// section must fit the card's narrow right column (wide tables scroll inside it).
+mod style {
+    pub const ROOT: &str = "font-size:12px;max-width:100%;overflow-x:auto";
+    pub const TOTALS: &str = "margin:4px 0";
+    pub const TOTAL: &str = "display:flex;justify-content:space-between;gap:8px";
+    pub const AMOUNT: &str = "margin:0;font-weight:bold;white-space:nowrap";
+    pub const TABLE: &str = "border-collapse:collapse;width:100%;margin-top:8px";
+    pub const CAPTION: &str = "text-align:left;font-weight:bold";
+    pub const FIELD: &str = "display:flex;flex-direction:column;margin:4px 0;flex:1";
+    pub const INPUT: &str = "width:100%;box-sizing:border-box";
+    pub const PART: &str = "display:flex;gap:4px;align-items:flex-end";
+}
+
 /// What the section can show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -114,6 +128,7 @@ impl Section {
     /// Draws the section into `area` and starts loading.
     pub fn mount(context: Context, area: &Element) -> Result<Rc<Section>, JsValue> {
         let root = dom::child(area, "div", "leakguard-payments")?;
+        root.set_attribute("style", style::ROOT)?;
         root.set_attribute("data-leakguard-payments", "")?;
         root.set_attribute("role", "region")?;
         root.set_attribute("aria-label", &context.widget.text("ui.payments.title"))?;
@@ -699,6 +714,7 @@ impl Section {
         totals: &leakguard_core::payments::Totals,
     ) -> Result<(), JsValue> {
         let list = dom::child(root, "dl", "leakguard-payments__totals")?;
+        list.set_attribute("style", style::TOTALS)?;
         let overdue = if totals.overdue > 0 {
             interpolate(
                 &self.text("ui.payments.overdue_days"),
@@ -724,6 +740,7 @@ impl Section {
         for (key, value) in items {
             let item = dom::child(&list, "div", "leakguard-payments__total")?;
             item.set_attribute("data-total", key)?;
+            item.set_attribute("style", style::TOTAL)?;
             if key == "overdue" && totals.overdue > 0 {
                 item.set_attribute("data-alert", "")?;
             }
@@ -733,7 +750,7 @@ impl Section {
                 "",
                 &self.text(&format!("ui.payments.total.{key}")),
             )?;
-            dom::text(&item, "dd", "", &value)?;
+            dom::text(&item, "dd", "", &value)?.set_attribute("style", style::AMOUNT)?;
         }
         Ok(())
     }
@@ -742,12 +759,14 @@ impl Section {
     fn table(&self, root: &Element, name: &str, heads: &[&str]) -> Result<Element, JsValue> {
         let table = dom::child(root, "table", "leakguard-payments__table")?;
         table.set_attribute("data-lg-table", name)?;
+        table.set_attribute("style", style::TABLE)?;
         dom::text(
             &table,
             "caption",
             "",
             &self.text(&format!("ui.payments.table.{name}")),
-        )?;
+        )?
+        .set_attribute("style", style::CAPTION)?;
         let head = dom::child(&dom::child(&table, "thead", "")?, "tr", "")?;
         for key in heads {
             dom::text(
@@ -932,6 +951,7 @@ impl Section {
         select_options: Option<&[(String, String)]>,
     ) -> Result<(), JsValue> {
         let label = dom::child(parent, "label", "leakguard-payments__field")?;
+        label.set_attribute("style", style::FIELD)?;
         dom::text(&label, "span", "", &self.text(label_key))?;
         let input = match select_options {
             Some(options) => {
@@ -948,6 +968,7 @@ impl Section {
             }
         };
         input.set_attribute("data-field", field)?;
+        input.set_attribute("style", style::INPUT)?;
         dom::set_value(&input, open.fields.get(field).map_or("", String::as_str));
         if open.error.as_ref().is_some_and(|e| e.field == field) {
             input.set_attribute("aria-invalid", "true")?;
@@ -1076,6 +1097,7 @@ impl Section {
                 )?;
                 for i in 0..form::row_count(&open.fields, "pct") {
                     let line = dom::child(box_, "div", "leakguard-payments__part")?;
+                    line.set_attribute("style", style::PART)?;
                     self.input(
                         &line,
                         &format!("pct.{i}"),
@@ -1123,6 +1145,7 @@ impl Section {
             ScheduleMode::Manual => {
                 for i in 0..form::row_count(&open.fields, "row_date") {
                     let line = dom::child(box_, "div", "leakguard-payments__part")?;
+                    line.set_attribute("style", style::PART)?;
                     self.input(
                         &line,
                         &format!("row_date.{i}"),
