@@ -285,6 +285,11 @@ fn model_changed(card: &Rc<Card>) {
         return;
     };
     if !payments.gates.iter().any(|&gate| is_gate(gate, target)) {
+        // Another stage was chosen meanwhile: a check still running must not move the deal.
+        if payments.held.take().is_some() {
+            payments.checks.set(payments.checks.get() + 1);
+            payments.gate_line.set_text_content(None);
+        }
         return;
     }
     move_stage(card, payments, previous);
