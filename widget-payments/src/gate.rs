@@ -90,3 +90,18 @@ pub async fn check(context: &Context, target: StageRef) -> Verdict {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_matches_its_status_in_its_pipeline_or_in_any_when_unsaid() {
+        let won = StageRef::new(7, 142);
+        assert!(matches(won, StageRef::new(7, 142)));
+        assert!(!matches(won, StageRef::new(8, 142)));
+        assert!(!matches(won, StageRef::new(7, 143)));
+        assert!(matches(StageRef::new(0, 142), StageRef::new(8, 142)));
+        assert!(matches(won, StageRef::new(0, 142)));
+    }
+}

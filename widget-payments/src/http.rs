@@ -382,3 +382,26 @@ async fn wait_for_slot() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::HttpError;
+
+    #[test]
+    fn failures_that_may_have_written_are_looked_up_before_a_resend() {
+        for error in [
+            HttpError::Network,
+            HttpError::Malformed,
+            HttpError::Status(500),
+            HttpError::Status(504),
+            HttpError::Status(429),
+        ] {
+            assert!(error.is_ambiguous(), "{error:?}");
+        }
+        for status in [400, 401, 403, 404, 422] {
+            assert!(!HttpError::Status(status).is_ambiguous(), "{status}");
+        }
+        assert_eq!(HttpError::Status(503).key(), "ui.payments.error.server");
+        assert_eq!(HttpError::Status(401).key(), "ui.payments.error.session");
+    }
+}
