@@ -232,10 +232,14 @@ test('a schedule from the template, a payment spanning two rows, an edit and a d
   await saveSettings();
   const id = await newDeal('График', 100_000);
   await openCard(id);
+  const downloaded = () => page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name)
+    .filter((name) => name.includes('leakguard_payments')).length);
+  assert.equal(await downloaded(), 0, 'the card downloads the payments module only when the section opens');
   await page.waitForTimeout(1100);
   await sandbox.control('DELETE', '/__sandbox/requests');
   measured['click to section ready, first open (module download + 1 request, no records yet), ms'] = Math.round(await openSection());
   assert.deepEqual((await requests()).map((r) => `${r.method} ${r.path}`), [`GET /api/v4/leads/${id}`]);
+  assert.equal(await downloaded(), 2);
   assert.equal(await page.locator(`${SECTION} [data-lg-read-only]`).count(), 0);
 
   // 50% forty days ago, 50% ten days ago: both rows are overdue.
