@@ -115,13 +115,17 @@ impl SettingsApp {
                 return true;
             };
             let form = slot.borrow().form.clone();
-            match form {
-                Some(form) => call(&form, "on_save", &[event])
-                    .ok()
-                    .and_then(|answer| answer.as_bool())
-                    .unwrap_or(false),
-                None => true,
-            }
+            let Some(form) = form else {
+                return true;
+            };
+            // The form answers a Promise: it may have to prepare the payments catalog first.
+            let answer = match call(&form, "on_save_async", &[event.clone()]) {
+                Ok(promise) if promise.is_instance_of::<Promise>() => {
+                    JsFuture::from(Promise::from(promise)).await.ok()
+                }
+                _ => call(&form, "on_save", &[event]).ok(),
+            };
+            answer.and_then(|answer| answer.as_bool()).unwrap_or(false)
         }
     }
 }
