@@ -4,10 +4,11 @@
 //! a 429 is retried after the core's backoff and a 204 is an empty answer. Bodies come back as
 //! bytes, which the page decodes in wasm.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
+use leakguard_core::ratelimit::backoff_ms;
+use leakguard_widget_shared::PageLimiter;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, RequestCredentials, RequestInit, Response};
@@ -18,13 +19,7 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 /// A 429 asking for a longer pause than this is reported at once.
 const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
 
-/// amoCRM counts 7 requests per second as they arrive; spreading them over a little more than a
-/// second keeps network jitter from bunching 8 into one second on the server's clock.
-const WINDOW_MS: u64 = 1_100;
-
 thread_local! {
-    /// The one limiter of the page: every request of the metrics page takes a slot here.
-    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::new(7, WINDOW_MS));
     /// After a 429 every request of the page waits until then (page time in milliseconds), so
     /// the requests already queued do not pile up more violations (amoCRM bans repeat offenders).
     static PAUSED_UNTIL: Cell<u64> = const { Cell::new(0) };
@@ -130,7 +125,8 @@ async fn wait_for_slot() {
             TimeoutFuture::new((paused - now).min(u64::from(u32::MAX)) as u32).await;
             continue;
         }
-        match LIMITER.with_borrow_mut(|window| window.try_acquire(now)) {
+        // The window is shared with every LeakGuard module on the page.
+        match PageLimiter::page().try_acquire() {
             Ok(()) => return,
             Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
         }

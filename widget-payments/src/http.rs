@@ -1,8 +1,7 @@
 //! Same-origin requests of the payments section to amoCRM's `/api/v4` with the user's session,
-//! paced by this module's 7-per-second sliding window (amoCRM's documented limit); a 429 is retried
-//! after the core's backoff. Bodies are encoded and decoded with `amo-api`'s types.
-
-use std::cell::RefCell;
+//! paced by the page-wide 7-per-second sliding window every LeakGuard module shares (amoCRM's
+//! documented limit); a 429 is retried after the core's backoff. Bodies are encoded and decoded
+//! with `amo-api`'s types.
 
 use amo_api::payments::{ElementWrite, LinkWrite};
 use amo_api::{
@@ -10,7 +9,8 @@ use amo_api::{
 };
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
+use leakguard_core::ratelimit::backoff_ms;
+use leakguard_widget_shared::PageLimiter;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -27,11 +27,6 @@ const TIME_LIMIT_MS: u32 = 30_000;
 
 /// The most elements asked for in one request (amoCRM's page limit).
 const PAGE_LIMIT: usize = 250;
-
-thread_local! {
-    /// The limiter of this module's requests.
-    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::default());
-}
 
 /// Why a request did not give a usable answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -370,17 +365,9 @@ async fn retry_after(response: &Response) -> Option<u64> {
     serde_json::from_str::<Problem>(&text).ok()?.retry_after
 }
 
-/// Waits until the module's limiter grants a request slot.
+/// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
 async fn wait_for_slot() {
-    loop {
-        let now = web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now()) as u64;
-        match LIMITER.with_borrow_mut(|window| window.try_acquire(now)) {
-            Ok(()) => return,
-            Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
-        }
-    }
+    PageLimiter::page().acquire().await;
 }
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
-//! Same-origin requests of the settings form to amoCRM's `/api/v4` with the user's session, paced by a
-//! 7-per-second sliding window (amoCRM's documented limit); a 429 is retried after the core's backoff,
-//! a 204 is an empty list and `_links.next` is followed page by page.
-
-use std::cell::RefCell;
+//! Same-origin requests of the settings form to amoCRM's `/api/v4` with the user's session, paced by
+//! the page-wide 7-per-second sliding window every LeakGuard module shares (amoCRM's documented
+//! limit); a 429 is retried after the core's backoff, a 204 is an empty list and `_links.next` is
+//! followed page by page.
 
 use serde::Serialize;
 
 use amo_api::{Catalog, CustomField, LossReason, Page, Pipeline, Problem};
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
+use leakguard_core::ratelimit::backoff_ms;
+use leakguard_widget_shared::PageLimiter;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
@@ -25,11 +25,6 @@ const LOAD_TIME_LIMIT_MS: u32 = 30_000;
 
 /// A guard against a server that keeps sending `_links.next`: 40 pages of 250 items.
 const MAX_PAGES: usize = 40;
-
-thread_local! {
-    /// The limiter of this module: the settings modal is the only place it sends requests.
-    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::default());
-}
 
 /// Why a request did not give a usable answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,15 +274,7 @@ async fn retry_after(response: &Response) -> Option<u64> {
         .retry_after
 }
 
-/// Waits until the page-wide limiter grants a request slot.
+/// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
 async fn wait_for_slot() {
-    loop {
-        let now = web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now()) as u64;
-        match LIMITER.with_borrow_mut(|window| window.try_acquire(now)) {
-            Ok(()) => return,
-            Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
-        }
-    }
+    PageLimiter::page().acquire().await;
 }

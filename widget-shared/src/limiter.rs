@@ -58,7 +58,11 @@ impl PageLimiter {
 
     /// A limiter of `max` sends per `window_ms` kept under `Symbol.for(key)`.
     pub const fn new(key: &'static str, max: usize, window_ms: u64) -> PageLimiter {
-        PageLimiter { key, max, window_ms }
+        PageLimiter {
+            key,
+            max,
+            window_ms,
+        }
     }
 
     /// Takes a slot now if the window has one; otherwise answers how many milliseconds to wait.
@@ -73,7 +77,12 @@ impl PageLimiter {
             .filter(|instant| instant.is_finite() && *instant >= 0.0)
             .map(|instant| instant as u64)
             .collect();
-        let decision = decide(&mut recent, js_sys::Date::now() as u64, self.max, self.window_ms);
+        let decision = decide(
+            &mut recent,
+            js_sys::Date::now() as u64,
+            self.max,
+            self.window_ms,
+        );
         store.set_length(0);
         for instant in recent {
             store.push(&JsValue::from_f64(instant as f64));

@@ -4,15 +4,14 @@
 //! retried after the core's backoff (amoCRM refuses it before doing anything, so this holds for writes
 //! too), a 204 is an empty list and `_links.next` is followed page by page.
 
-use std::cell::RefCell;
-
 use amo_api::{
     Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Problem, Saved,
     Task, TasksQuery,
 };
 use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::{backoff_ms, SlidingWindow};
+use leakguard_core::ratelimit::backoff_ms;
+use leakguard_widget_shared::PageLimiter;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
@@ -28,16 +27,6 @@ const LOAD_TIME_LIMIT_MS: u32 = 30_000;
 
 /// A guard against a server that keeps sending `_links.next`: 40 pages of 250 items.
 const MAX_PAGES: usize = 40;
-
-/// The limiter's window beyond amoCRM's second: requests sent exactly a second apart can arrive
-/// less than a second apart when the earlier one was held up on the way (a card still loading), and
-/// amoCRM counts arrivals. A refusal with a copy sends seven requests in a row, which hit this.
-const ARRIVAL_MARGIN_MS: u64 = 150;
-
-thread_local! {
-    /// The one limiter of the page: every request of every widget instance takes a slot here.
-    static LIMITER: RefCell<SlidingWindow> = RefCell::new(SlidingWindow::new(7, 1000 + ARRIVAL_MARGIN_MS));
-}
 
 /// Why a request did not give a usable answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,17 +213,9 @@ async fn retry_after(response: &Response) -> Option<u64> {
         .retry_after
 }
 
-/// Waits until the page-wide limiter grants a request slot.
+/// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
 async fn wait_for_slot() {
-    loop {
-        let now = web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now()) as u64;
-        match LIMITER.with_borrow_mut(|window| window.try_acquire(now)) {
-            Ok(()) => return,
-            Err(wait_ms) => TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await,
-        }
-    }
+    PageLimiter::page().acquire().await;
 }
 
 /// Serializes a request body as amoCRM's JSON.
