@@ -20,14 +20,14 @@ pub const STORE_KEY: &str = "leakguard.requests";
 /// Records a send at `now_ms` in `recent` (send instants, in milliseconds) if that keeps every window
 /// of `window_ms` at no more than `max` sends (at least 1); otherwise answers how long to wait.
 ///
-/// Instants that left the window are dropped, so `recent` never holds more than `max` entries.
-/// An instant later than `now_ms` (a clock set back) counts as sent at `now_ms`, so the wait still ends.
+/// `recent` is in send order, oldest first, as this function leaves it. Instants that left the
+/// window are dropped, so it never holds more than `max` entries. An instant later than `now_ms`
+/// (a clock set back) counts as sent at `now_ms`, which keeps the order and lets the wait end.
 pub fn decide(recent: &mut Vec<u64>, now_ms: u64, max: usize, window_ms: u64) -> Result<(), u64> {
     let max = max.max(1);
     for instant in recent.iter_mut() {
         *instant = (*instant).min(now_ms);
     }
-    recent.sort_unstable();
     recent.retain(|&instant| now_ms - instant < window_ms);
     let excess = recent.len().saturating_sub(max);
     recent.drain(..excess);
