@@ -14,10 +14,14 @@ pub fn run(args: &[String]) -> Result<()> {
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--only" => match iter.next().map(String::as_str) {
-                Some(layer) if LAYERS.contains(&layer) => only.push(LAYERS[LAYERS.iter().position(|l| *l == layer).unwrap()]),
+                Some(layer) if LAYERS.contains(&layer) => {
+                    only.push(LAYERS[LAYERS.iter().position(|l| *l == layer).unwrap()])
+                }
                 other => bail!("--only takes one of {LAYERS:?}, got {other:?}"),
             },
-            other => bail!("unknown argument `{other}` (usage: cargo xtask test [--only native|wasm|e2e]...)"),
+            other => bail!(
+                "unknown argument `{other}` (usage: cargo xtask test [--only native|wasm|e2e]...)"
+            ),
         }
     }
     let wants = |layer: &str| only.is_empty() || only.contains(&layer);
@@ -33,7 +37,12 @@ pub fn run(args: &[String]) -> Result<()> {
     if wants("native") {
         // The backend's integration tests run on SQLite and, with this URL, on PostgreSQL too.
         let pg = install::postgres_url().unwrap_or_default();
-        sh::run(&root, "cargo", &["test", "--workspace"], &[("LEAKGUARD_TEST_POSTGRES_URL", pg.as_str())])?;
+        sh::run(
+            &root,
+            "cargo",
+            &["test", "--workspace"],
+            &[("LEAKGUARD_TEST_POSTGRES_URL", pg.as_str())],
+        )?;
     }
     if wants("wasm") || wants("e2e") {
         pack::run()?;
@@ -44,13 +53,29 @@ pub fn run(args: &[String]) -> Result<()> {
         sh::run(
             &root,
             "cargo",
-            &["test", "-p", "leakguard-widget", "--target", "wasm32-unknown-unknown"],
-            &[("CHROMEDRIVER", &chromedriver), ("WASM_BINDGEN_TEST_TIMEOUT", "60")],
+            &[
+                "test",
+                "-p",
+                "leakguard-widget",
+                "-p",
+                "leakguard-widget-shared",
+                "--target",
+                "wasm32-unknown-unknown",
+            ],
+            &[
+                ("CHROMEDRIVER", &chromedriver),
+                ("WASM_BINDGEN_TEST_TIMEOUT", "60"),
+            ],
         )?;
     }
     if wants("e2e") {
         // The backend runs beside the sandbox in the tests of the widget's backend pages.
-        sh::run(&root, "cargo", &["build", "-p", "leakguard-sandbox", "-p", "leakguard-server"], &[])?;
+        sh::run(
+            &root,
+            "cargo",
+            &["build", "-p", "leakguard-sandbox", "-p", "leakguard-server"],
+            &[],
+        )?;
         let sandbox = root.join("target/debug/leakguard-sandbox");
         let server = root.join("target/debug/leakguard-server");
         let zip = root.join("dist/widget.zip");
