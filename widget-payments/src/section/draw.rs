@@ -278,6 +278,29 @@ impl Section {
         dom::child(&table, "tbody", "")
     }
 
+    /// Gives every data cell of `body` its column's header text as `data-label`, which the card's
+    /// stylesheet shows before the value when the narrow widget column stacks the table's rows.
+    fn label_cells(&self, body: &Element, heads: &[&str]) -> Result<(), JsValue> {
+        let labels: Vec<String> = heads
+            .iter()
+            .map(|key| self.text(&format!("ui.payments.column.{key}")))
+            .collect();
+        let mut row = body.first_element_child();
+        while let Some(current) = row {
+            let mut cell = current.first_element_child();
+            for (key, label) in heads.iter().zip(&labels) {
+                let Some(this) = cell else { break };
+                // A one-cell row ("nothing yet") spans the table and gets no label.
+                if *key != "actions" && this.get_attribute("colspan").is_none() {
+                    this.set_attribute("data-label", label)?;
+                }
+                cell = this.next_element_sibling();
+            }
+            row = current.next_element_sibling();
+        }
+        Ok(())
+    }
+
     fn row_actions(
         &self,
         row: &Element,
@@ -389,7 +412,10 @@ impl Section {
             }
             self.row_actions(&row, state, id, idle)?;
         }
-        Ok(())
+        self.label_cells(
+            &body,
+            &["due", "amount", "paid", "remaining", "status", "actions"],
+        )
     }
 
     fn empty(&self, body: &Element, columns: u32) -> Result<(), JsValue> {
@@ -435,7 +461,7 @@ impl Section {
             dom::text(&row, "td", "", &entry.record.comment)?;
             self.row_actions(&row, state, entry.record.id, idle)?;
         }
-        Ok(())
+        self.label_cells(&body, heads)
     }
 
     /// A labelled input (`select_options` makes it a select).
