@@ -361,6 +361,11 @@ pub fn draw_section(
             &t("ui.settings.backend_hint"),
         ),
     )?;
+    // Filled while a push of the saved settings to the backend is pending (see `crate::backend`).
+    let pending = text("p", "leakguard-settings__hint", "")?;
+    pending.set_attribute("data-backend-push", "")?;
+    pending.set_attribute("hidden", "")?;
+    backend.append_child(&pending)?;
     root.append_child(&backend)?;
     Ok(root)
 }

@@ -147,6 +147,11 @@ pub fn user_is_admin() -> bool {
     flag_of(&prop(&constant("user_rights"), "is_admin")) || flag_of(&prop(&manager, "is_admin"))
 }
 
+/// The account id (`APP.constant('account').id`).
+pub fn account_id() -> Option<u64> {
+    integer_of(&prop(&constant("account"), "id"))
+}
+
 /// The account's currency (`APP.constant('account').currency`), roubles when the page does not say.
 pub fn currency() -> leakguard_core::payments::Currency {
     text_of(&prop(&constant("account"), "currency"))

@@ -5,13 +5,15 @@
 //!   [`SettingsForm`] removes it again and aborts its requests.
 //! * [`SettingsForm::on_save`]: the `onSave` decision, validated by the core's `Settings::validate()`.
 //! * [`SettingsForm::on_save_async`]: the same decision as a Promise, which also prepares the
-//!   payments catalog (see [`store`]) and writes its ids into `evt.fields.config`.
+//!   payments catalog (see [`store`]) and writes its ids into `evt.fields.config`, then PUTs the
+//!   settings to the LeakGuard backend when one is configured (see [`backend`]).
 //!
 //! The sections are the next-step guard ([`form`], [`render`]), the refusal rules ([`refusals`]) and
 //! the payments section ([`payments`], with the catalog it prepares on save: [`store`]) and the
 //! automations with the calendar and the backend address ([`automations`]).
 
 pub mod automations;
+pub mod backend;
 mod config;
 mod dom;
 pub mod form;
@@ -54,12 +56,17 @@ impl SettingsForm {
     /// settings. Disabling the widget is never refused. With payments on, it cannot wait for the
     /// payments catalog: unless the store was checked while the modal is open, it refuses this save,
     /// prepares the store, puts its ids in the form and asks for Save again
-    /// ([`SettingsForm::on_save_async`] does it all in one save).
+    /// ([`SettingsForm::on_save_async`] does it all in one save). A save that goes on is PUT to the
+    /// backend in the background, marked pending until the backend takes it.
     pub fn on_save(&self, event: JsValue) -> bool {
-        match (self.checked(&event), &self.page) {
+        let ok = match (self.checked(&event), &self.page) {
             (Some(Some(config)), Some(page)) => page.store_ready_for(&config),
             (checked, _) => checked.is_some(),
+        };
+        if let (true, Some(page)) = (ok && active(&event), &self.page) {
+            page.push_in_background(&event);
         }
+        ok
     }
 
     /// `onSave(evt)` as amoCRM also accepts it, a Promise of `true` or `false`: validates like
@@ -67,17 +74,29 @@ impl SettingsForm {
     /// fields exist (looking before creating, so a retry never makes a second one) and writes
     /// their ids into `evt.fields.config`. When that fails the save is refused with the reason
     /// next to the payments section, and the form keeps everything the admin typed.
+    /// Last, when the settings name a backend, they are PUT to `<backend_url>/api/settings`
+    /// ([`backend`]): a refusal (422) refuses the save with the backend's problems shown; a backend
+    /// that cannot be reached lets the save go on and leaves the push pending until the next opening.
     pub fn on_save_async(&self, event: JsValue) -> js_sys::Promise {
         let checked = self.checked(&event);
         let page = self.page.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let ok = match (checked, page) {
+            let ok = match (checked, &page) {
                 (Some(Some(config)), Some(page)) => page.prepare_store(config, &event).await,
                 (checked, _) => checked.is_some(),
+            };
+            let ok = match page {
+                Some(page) if ok && active(&event) => page.push_saved(&event).await,
+                _ => ok,
             };
             Ok(JsValue::from_bool(ok))
         })
     }
+}
+
+/// Whether `event` saves the widget switched on (disabling it sends nothing to the backend).
+fn active(event: &JsValue) -> bool {
+    host::save_event(event, CONFIG_FIELD).0
 }
 
 impl SettingsForm {

@@ -17,6 +17,7 @@ use crate::form::{self, FormValues, ScopeMode, Texts};
 use crate::host::{self, PipelineChoice, Widget};
 use crate::http::{self, HttpError};
 use crate::render::{draw_form, draw_scope_lists, preset_row, show_problems, show_scope};
+use crate::backend::{self, Pushed};
 use crate::{automations, payments, refusals, store};
 
 /// The mounted form. Dropping it removes the form and its listeners and aborts its requests.
@@ -131,7 +132,89 @@ impl Page {
         page.load_pipelines();
         refusals::load_reasons(&page);
         page.check_store();
+        page.retry_pending_push();
         Ok(Some(page))
+    }
+
+    /// Sends the configuration amoCRM is about to save (`event.fields.config`) to the backend it
+    /// names, before the save goes on. `false`, with the backend's problems shown next to the fields,
+    /// only when the backend refuses the settings (422); when it cannot be reached or fails, the save
+    /// goes on and the push is left pending for the next opening of the settings.
+    pub(crate) async fn push_saved(&self, event: &JsValue) -> bool {
+        let Some((url, json)) = saved_push(&host::save_event(event, CONFIG_FIELD).1) else {
+            self.say_push_pending(false);
+            return true;
+        };
+        match backend::push(&self.widget, &url, &json).await {
+            Pushed::Accepted => {
+                self.say_push_pending(false);
+                true
+            }
+            Pushed::Refused(problems) => {
+                self.show(&problems);
+                false
+            }
+            Pushed::Failed(_) => {
+                self.say_push_pending(true);
+                true
+            }
+        }
+    }
+
+    /// The synchronous `onSave` cannot wait for the backend: the push is marked pending at once and
+    /// sent in the background, and the mark is cleared when the backend takes it.
+    pub(crate) fn push_in_background(&self, event: &JsValue) {
+        let Some((url, json)) = saved_push(&host::save_event(event, CONFIG_FIELD).1) else {
+            self.say_push_pending(false);
+            return;
+        };
+        self.say_push_pending(true);
+        let widget = self.widget.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if backend::push(&widget, &url, &json).await == Pushed::Accepted {
+                mark_push_pending(false);
+            }
+        });
+    }
+
+    /// When an earlier push did not reach the backend, sends the saved configuration again and
+    /// says so in the backend section until the backend takes it.
+    fn retry_pending_push(self: &Rc<Self>) {
+        if !host::account_id().is_some_and(backend::is_pending) {
+            return;
+        }
+        let Some((url, json)) = saved_push(&self.widget.config()) else {
+            mark_push_pending(false);
+            return;
+        };
+        self.say_push_pending(true);
+        let weak = Rc::downgrade(self);
+        let widget = self.widget.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let pushed = backend::push(&widget, &url, &json).await;
+            let page = weak.upgrade();
+            match (pushed, page) {
+                (Pushed::Accepted, Some(page)) => page.say_push_pending(false),
+                (Pushed::Accepted, None) => mark_push_pending(false),
+                (Pushed::Refused(problems), Some(page)) => page.show(&problems),
+                _ => {}
+            }
+        });
+    }
+
+    /// Marks (or clears) the pending push and shows (or hides) its note in the backend section.
+    fn say_push_pending(&self, pending: bool) {
+        mark_push_pending(pending);
+        let Ok(Some(note)) = self.root.element().query_selector("[data-backend-push]") else {
+            return;
+        };
+        if pending {
+            note.set_text_content(Some(&self.widget.text("ui.settings.backend_push_pending")));
+            let _ = note.remove_attribute("hidden");
+        } else {
+            note.set_text_content(None);
+            let _ = note.set_attribute("hidden", "");
+        }
     }
 
     /// Shows validation problems in the form.
@@ -468,6 +551,22 @@ impl Page {
         }
         *self.pipelines.borrow_mut() = pipelines;
         refusals::pipelines_known(self);
+    }
+}
+
+/// The backend's settings URL and the JSON to send it, for a stored or about-to-be-saved `config`
+/// field; `None` when it names no backend (or cannot be read).
+fn saved_push(config: &JsValue) -> Option<(String, String)> {
+    let loaded = config::load(config).ok()?;
+    let url = backend::settings_url(&loaded.backend_url)?;
+    let json = config.as_string().or_else(|| loaded.to_json())?;
+    Some((url, json))
+}
+
+/// Marks (or clears) a pending push of this account's settings.
+fn mark_push_pending(pending: bool) {
+    if let Some(account) = host::account_id() {
+        backend::set_pending(account, pending);
     }
 }
 
