@@ -259,6 +259,9 @@ mod tests {
         assert_eq!(known.path, "payments.default_time");
         let unknown = problem_of("stuck.tag".into(), "ui.settings.error.from_the_future");
         assert_eq!(unknown.key, REFUSED);
-        assert_eq!(pending_key(31_000_001), "leakguard.settings-push.v1.31000001");
+        assert_eq!(
+            pending_key(31_000_001),
+            "leakguard.settings-push.v1.31000001"
+        );
     }
 }

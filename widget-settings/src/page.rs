@@ -11,13 +11,13 @@ use leakguard_core::settings::{PaymentStore, Problem, MAX_PRESETS};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, HtmlInputElement};
 
+use crate::backend::{self, Pushed};
 use crate::config::{self, Config, CONFIG_FIELD};
 use crate::dom::{self, Listener, Owned};
 use crate::form::{self, FormValues, ScopeMode, Texts};
 use crate::host::{self, PipelineChoice, Widget};
 use crate::http::{self, HttpError};
 use crate::render::{draw_form, draw_scope_lists, preset_row, show_problems, show_scope};
-use crate::backend::{self, Pushed};
 use crate::{automations, payments, refusals, store};
 
 /// The mounted form. Dropping it removes the form and its listeners and aborts its requests.
