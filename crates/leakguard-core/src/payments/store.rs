@@ -348,7 +348,7 @@ mod tests {
     #[test]
     fn amounts_round_trip_exactly() {
         let rub = rub();
-        for minor in [0, 1, 7, 99, 100, 150_050, -307, 123_456_789_01] {
+        for minor in [0, 1, 7, 99, 100, 150_050, -307, 12_345_678_901] {
             let text = amount_text(minor, rub);
             assert_eq!(parse_amount_text(&text, rub), Some(minor), "{text}");
         }
