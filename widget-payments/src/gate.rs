@@ -9,7 +9,7 @@ use leakguard_core::payments::{allocate, format_money, may_enter_stage, Money};
 use leakguard_core::text::interpolate;
 
 use crate::data::{self, Context};
-use crate::http::InFlight;
+use crate::http::{ErrorKey, InFlight};
 
 /// The card's answer: whether the move may stand, and if not, why.
 #[derive(Clone, Debug, PartialEq, Eq)]

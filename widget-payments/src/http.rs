@@ -7,52 +7,27 @@ use amo_api::payments::{ElementWrite, LinkWrite};
 use amo_api::{
     CatalogElement, Lead, Link, NewNote, NewTask, Note, Page, Problem, Task, TasksQuery,
 };
-use gloo_timers::callback::Timeout;
-use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::backoff_ms;
-use leakguard_widget_shared::PageLimiter;
+use leakguard_widget_shared::{retry_after_header, send_paced, Pacing};
 use serde::de::DeserializeOwned;
-use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
+use web_sys::{AbortSignal, Response};
+
+pub use leakguard_widget_shared::{HttpError, InFlight};
 
 /// How often a 429 is retried before the section says amoCRM asks to slow down.
 const RATE_LIMIT_RETRIES: u32 = 2;
 
-/// A 429 asking for a longer pause than this is reported at once.
-const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
-
-/// How long one action (all its requests and retries) may take before it fails as a network error.
-const TIME_LIMIT_MS: u32 = 30_000;
-
 /// The most elements asked for in one request (amoCRM's page limit).
 const PAGE_LIMIT: usize = 250;
 
-/// Why a request did not give a usable answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HttpError {
-    /// No response at all: offline, a dropped connection, the time limit, or the request was aborted.
-    Network,
-    /// amoCRM answered with an error status (a 429 only after the automatic retries).
-    Status(u16),
-    /// The body was not the JSON the endpoint documents.
-    Malformed,
+/// The i18n key of the message a failed request shows.
+pub trait ErrorKey {
+    /// The i18n key of the message.
+    fn key(self) -> &'static str;
 }
 
-impl HttpError {
-    /// Whether amoCRM may have done what was asked although the answer says otherwise (a 5xx, no
-    /// answer, an unreadable answer, or a 429 on a create: a browser silently resends a POST whose
-    /// connection closed before the answer, and the resent copy may be the one refused): the next
-    /// attempt looks before it writes again.
-    pub fn is_ambiguous(self) -> bool {
-        match self {
-            HttpError::Network | HttpError::Malformed => true,
-            HttpError::Status(status) => status >= 500 || status == 429,
-        }
-    }
-
-    /// The i18n key of the message.
-    pub fn key(self) -> &'static str {
+impl ErrorKey for HttpError {
+    fn key(self) -> &'static str {
         match self {
             HttpError::Network => "ui.payments.error.network",
             HttpError::Status(401) => "ui.payments.error.session",
@@ -65,32 +40,27 @@ impl HttpError {
     }
 }
 
-/// The requests of one action: dropping the handle aborts them, and so does the time limit.
-#[derive(Debug)]
-pub struct InFlight {
-    controller: AbortController,
-    _deadline: Timeout,
+/// The section's pacing: a 429 is retried `rate_limit_retries` times, its wait read from
+/// `Retry-After` or else the problem body, which stays readable for the answer.
+struct Section {
+    rate_limit_retries: u32,
 }
 
-impl InFlight {
-    pub fn new() -> Result<Self, HttpError> {
-        let controller = AbortController::new().map_err(|_| HttpError::Network)?;
-        let on_time_limit = controller.clone();
-        let deadline = Timeout::new(TIME_LIMIT_MS, move || on_time_limit.abort());
-        Ok(Self {
-            controller,
-            _deadline: deadline,
-        })
+impl Pacing for Section {
+    fn rate_limit_retries(&self) -> u32 {
+        self.rate_limit_retries
     }
 
-    pub fn signal(&self) -> AbortSignal {
-        self.controller.signal()
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.controller.abort();
+    /// How long a 429 asks to wait, in seconds: `Retry-After`, else the problem body's `retry_after`.
+    async fn retry_after(&self, response: &Response) -> Option<u64> {
+        if let Some(seconds) = retry_after_header(response) {
+            return Some(seconds);
+        }
+        let text = JsFuture::from(response.clone().ok()?.text().ok()?)
+            .await
+            .ok()?
+            .as_string()?;
+        serde_json::from_str::<Problem>(&text).ok()?.retry_after
     }
 }
 
@@ -267,7 +237,7 @@ async fn request(
     body: Option<&str>,
     signal: &AbortSignal,
 ) -> Result<Option<String>, HttpError> {
-    send_paced(method, url, body, signal, RATE_LIMIT_RETRIES).await
+    send_paced_text(method, url, body, signal, RATE_LIMIT_RETRIES).await
 }
 
 /// A request that creates something: a 429 is returned, not retried here, because it may answer
@@ -278,116 +248,37 @@ async fn create(
     body: &str,
     signal: &AbortSignal,
 ) -> Result<Option<String>, HttpError> {
-    send_paced(method, url, Some(body), signal, 0).await
+    send_paced_text(method, url, Some(body), signal, 0).await
 }
 
-async fn send_paced(
+/// Sends with the section's pacing and answers the text of the answer, `None` for 204 No Content.
+async fn send_paced_text(
     method: &str,
     url: &str,
     body: Option<&str>,
     signal: &AbortSignal,
     rate_limit_retries: u32,
 ) -> Result<Option<String>, HttpError> {
-    let mut attempt = 0;
-    loop {
-        wait_for_slot().await;
-        // An action that was cancelled while it waited for its turn sends nothing.
-        if signal.aborted() {
-            return Err(HttpError::Network);
-        }
-        let response = send(method, url, body, signal).await?;
-        let status = response.status();
-        if status == 429 && attempt < rate_limit_retries {
-            let wait = backoff_ms(attempt, retry_after(&response).await);
-            if wait <= LONGEST_AUTOMATIC_WAIT_MS {
-                attempt += 1;
-                TimeoutFuture::new(wait as u32).await;
-                continue;
-            }
-        }
-        let text = match response.text() {
-            Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
-            Err(_) => None,
-        };
-        return match status {
-            204 => Ok(None),
-            200..=299 => text.map(Some).ok_or(HttpError::Malformed),
-            _ => Err(HttpError::Status(status)),
-        };
+    let pacing = Section { rate_limit_retries };
+    let response = send_paced(&pacing, method, url, body, signal).await?;
+    let status = response.status();
+    let text = match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    match status {
+        204 => Ok(None),
+        200..=299 => text.map(Some).ok_or(HttpError::Malformed),
+        _ => Err(HttpError::Status(status)),
     }
-}
-
-async fn send(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-    signal: &AbortSignal,
-) -> Result<Response, HttpError> {
-    let network = |_| HttpError::Network;
-    let headers = Headers::new().map_err(network)?;
-    headers
-        .set("X-Requested-With", "XMLHttpRequest")
-        .map_err(network)?;
-    headers.set("Accept", "application/json").map_err(network)?;
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(network)?;
-        init.set_body(&JsValue::from_str(body));
-    }
-    init.set_credentials(RequestCredentials::SameOrigin);
-    init.set_headers(&headers);
-    init.set_signal(Some(signal));
-    let window = web_sys::window().ok_or(HttpError::Network)?;
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(network)?;
-    response.dyn_into().map_err(network)
-}
-
-/// How long a 429 asks to wait, in seconds: `Retry-After`, else the problem body's `retry_after`.
-async fn retry_after(response: &Response) -> Option<u64> {
-    if let Some(seconds) = response
-        .headers()
-        .get("Retry-After")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(seconds);
-    }
-    let text = JsFuture::from(response.clone().ok()?.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
-    serde_json::from_str::<Problem>(&text).ok()?.retry_after
-}
-
-/// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
-async fn wait_for_slot() {
-    PageLimiter::page().acquire().await;
 }
 
 #[cfg(test)]
 mod tests {
-    use super::HttpError;
+    use super::{ErrorKey, HttpError};
 
     #[test]
-    fn failures_that_may_have_written_are_looked_up_before_a_resend() {
-        for error in [
-            HttpError::Network,
-            HttpError::Malformed,
-            HttpError::Status(500),
-            HttpError::Status(504),
-            HttpError::Status(429),
-        ] {
-            assert!(error.is_ambiguous(), "{error:?}");
-        }
-        for status in [400, 401, 403, 404, 422] {
-            assert!(!HttpError::Status(status).is_ambiguous(), "{status}");
-        }
+    fn failures_are_explained_by_their_kind() {
         assert_eq!(HttpError::Status(503).key(), "ui.payments.error.server");
         assert_eq!(HttpError::Status(401).key(), "ui.payments.error.session");
     }

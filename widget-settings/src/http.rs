@@ -5,66 +5,22 @@
 
 use serde::Serialize;
 
-use amo_api::{Catalog, CustomField, LossReason, Page, Pipeline, Problem};
-use gloo_timers::callback::Timeout;
-use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::backoff_ms;
-use leakguard_widget_shared::PageLimiter;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
+use amo_api::{Catalog, CustomField, LossReason, Page, Pipeline};
+use leakguard_widget_shared::{json_answer, send_paced, Pacing};
+use wasm_bindgen::JsValue;
+use web_sys::AbortSignal;
 
-/// How often a 429 is retried before the form says amoCRM asks to slow down.
-const RATE_LIMIT_RETRIES: u32 = 2;
-
-/// A 429 asking for a longer pause than this is shown at once; the admin can retry later.
-const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
-
-/// How long one load (all its pages and retries) may take before it fails as a network error.
-const LOAD_TIME_LIMIT_MS: u32 = 30_000;
+pub use leakguard_widget_shared::{HttpError, InFlight};
 
 /// A guard against a server that keeps sending `_links.next`: 40 pages of 250 items.
 const MAX_PAGES: usize = 40;
 
-/// Why a request did not give a usable answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HttpError {
-    /// No response at all: offline, DNS, a dropped connection, or the request was aborted.
-    Network,
-    /// amoCRM answered with an error status (a 429 only after the automatic retries).
-    Status(u16),
-    /// The body was not the JSON the endpoint documents.
-    Malformed,
-}
+/// The form's pacing: a 429 is retried twice before the form says amoCRM asks to slow down.
+struct Form;
 
-/// The requests of one load: dropping the handle aborts them, and so does the time limit.
-#[derive(Debug)]
-pub struct InFlight {
-    controller: AbortController,
-    _deadline: Timeout,
-}
-
-impl InFlight {
-    /// A handle for a new load, which the time limit aborts unless it is dropped first.
-    pub fn new() -> Result<Self, HttpError> {
-        let controller = AbortController::new().map_err(|_| HttpError::Network)?;
-        let on_time_limit = controller.clone();
-        let deadline = Timeout::new(LOAD_TIME_LIMIT_MS, move || on_time_limit.abort());
-        Ok(Self {
-            controller,
-            _deadline: deadline,
-        })
-    }
-
-    /// The signal to pass to the requests of this load.
-    pub fn signal(&self) -> AbortSignal {
-        self.controller.signal()
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.controller.abort();
+impl Pacing for Form {
+    fn rate_limit_retries(&self) -> u32 {
+        2
     }
 }
 
@@ -189,92 +145,5 @@ async fn request_json(
     body: Option<&str>,
     signal: &AbortSignal,
 ) -> Result<Option<JsValue>, HttpError> {
-    let mut attempt = 0;
-    loop {
-        wait_for_slot().await;
-        // A load that was cancelled while it waited for its turn sends nothing.
-        if signal.aborted() {
-            return Err(HttpError::Network);
-        }
-        let response = send(method, url, body, signal).await?;
-        let status = response.status();
-        if status == 429 && attempt < RATE_LIMIT_RETRIES {
-            let wait = backoff_ms(attempt, retry_after(&response).await);
-            if wait <= LONGEST_AUTOMATIC_WAIT_MS {
-                attempt += 1;
-                TimeoutFuture::new(wait as u32).await;
-                continue;
-            }
-        }
-        return match status {
-            204 => Ok(None),
-            200..=299 => {
-                let json = response.json().map_err(|_| HttpError::Malformed)?;
-                JsFuture::from(json)
-                    .await
-                    .map(Some)
-                    .map_err(|_| HttpError::Malformed)
-            }
-            _ => {
-                // Read the error body to its end, so the connection finishes cleanly instead of
-                // being cut when the load's controller is dropped.
-                if let Ok(text) = response.text() {
-                    let _ = JsFuture::from(text).await;
-                }
-                Err(HttpError::Status(status))
-            }
-        };
-    }
-}
-
-async fn send(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-    signal: &AbortSignal,
-) -> Result<Response, HttpError> {
-    let network = |_| HttpError::Network;
-    let headers = Headers::new().map_err(network)?;
-    headers
-        .set("X-Requested-With", "XMLHttpRequest")
-        .map_err(network)?;
-    headers.set("Accept", "application/json").map_err(network)?;
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(network)?;
-        init.set_body(&JsValue::from_str(body));
-    }
-    init.set_credentials(RequestCredentials::SameOrigin);
-    init.set_headers(&headers);
-    init.set_signal(Some(signal));
-    let window = web_sys::window().ok_or(HttpError::Network)?;
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(network)?;
-    response.dyn_into().map_err(network)
-}
-
-/// How long a 429 asks to wait, in seconds: the `Retry-After` header, else the problem body's `retry_after`.
-async fn retry_after(response: &Response) -> Option<u64> {
-    if let Some(seconds) = response
-        .headers()
-        .get("Retry-After")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(seconds);
-    }
-    let body = JsFuture::from(response.json().ok()?).await.ok()?;
-    serde_wasm_bindgen::from_value::<Problem>(body)
-        .ok()?
-        .retry_after
-}
-
-/// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
-async fn wait_for_slot() {
-    PageLimiter::page().acquire().await;
+    json_answer(send_paced(&Form, method, url, body, signal).await?).await
 }

@@ -1,10 +1,17 @@
-//! What LeakGuard's wasm modules share on one page: the page-wide limiter of requests to amoCRM.
+//! What LeakGuard's wasm modules share on one page: the page-wide limiter of requests to amoCRM and
+//! the request with the session that every module sends once it has a slot.
 //!
 //! The card, the settings modal, the key-metrics page and the payments section are separate wasm
 //! instances, so a limiter kept in wasm memory would be one per module and two modules open
 //! together could exceed amoCRM's 7 requests per second. [`PageLimiter`] keeps the send instants
 //! in one JavaScript array on `globalThis` instead, which every module on the page reads and writes.
+//! [`send_paced`] waits for a slot, sends with [`send`] and retries a 429 as the module's [`Pacing`] says.
 
+mod http;
 mod limiter;
 
+pub use http::{
+    drain, json_answer, retry_after_header, retry_after_or_problem, send, send_paced, HttpError,
+    InFlight, Pacing, LOAD_TIME_LIMIT_MS,
+};
 pub use limiter::{decide, PageLimiter, ARRIVAL_MARGIN_MS, MAX_REQUESTS, STORE_KEY, WINDOW_MS};

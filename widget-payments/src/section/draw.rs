@@ -10,6 +10,7 @@ use web_sys::Element;
 use super::{now, FormKind, OpenForm, Phase, Remind, Section, State};
 use crate::dom;
 use crate::form::{self, ScheduleMode, PRESETS};
+use crate::http::ErrorKey;
 use crate::model::{self, RowStatus};
 use crate::pending::{Change, Pending};
 

@@ -5,68 +5,25 @@
 //! too), a 204 is an empty list and `_links.next` is followed page by page.
 
 use amo_api::{
-    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Problem, Saved,
-    Task, TasksQuery,
+    Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Saved, Task,
+    TasksQuery,
 };
-use gloo_timers::callback::Timeout;
-use gloo_timers::future::TimeoutFuture;
-use leakguard_core::ratelimit::backoff_ms;
-use leakguard_widget_shared::PageLimiter;
-use wasm_bindgen::{JsCast, JsValue};
+use leakguard_widget_shared::{drain, send_paced, Pacing};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
+use web_sys::AbortSignal;
 
-/// How often a 429 is retried before the panel says amoCRM asks to slow down.
-const RATE_LIMIT_RETRIES: u32 = 2;
-
-/// A 429 asking for a longer pause than this is shown at once; the user can retry later.
-const LONGEST_AUTOMATIC_WAIT_MS: u64 = 10_000;
-
-/// How long one load (all its pages and retries) may take before it fails as a network error.
-const LOAD_TIME_LIMIT_MS: u32 = 30_000;
+pub use leakguard_widget_shared::{HttpError, InFlight};
 
 /// A guard against a server that keeps sending `_links.next`: 40 pages of 250 items.
 const MAX_PAGES: usize = 40;
 
-/// Why a request did not give a usable answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HttpError {
-    /// No response at all: offline, DNS, a dropped connection, or the request was aborted.
-    Network,
-    /// amoCRM answered with an error status (a 429 only after the automatic retries).
-    Status(u16),
-    /// The body was not the JSON the endpoint documents.
-    Malformed,
-}
+/// The card's pacing: a 429 is retried twice before the panel says amoCRM asks to slow down.
+struct Card;
 
-/// The requests of one load: dropping the handle aborts them, and so does the time limit.
-#[derive(Debug)]
-pub struct InFlight {
-    controller: AbortController,
-    _deadline: Timeout,
-}
-
-impl InFlight {
-    /// A handle for a new load, which the time limit aborts unless it is dropped first.
-    pub fn new() -> Result<Self, HttpError> {
-        let controller = AbortController::new().map_err(|_| HttpError::Network)?;
-        let on_time_limit = controller.clone();
-        let deadline = Timeout::new(LOAD_TIME_LIMIT_MS, move || on_time_limit.abort());
-        Ok(Self {
-            controller,
-            _deadline: deadline,
-        })
-    }
-
-    /// The signal to pass to the requests of this load.
-    pub fn signal(&self) -> AbortSignal {
-        self.controller.signal()
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.controller.abort();
+impl Pacing for Card {
+    fn rate_limit_retries(&self) -> u32 {
+        2
     }
 }
 
@@ -77,19 +34,8 @@ pub async fn open_lead_tasks(lead_id: u64, signal: &AbortSignal) -> Result<Vec<T
 
 /// Creates one task (`POST /api/v4/tasks` with an array body) and answers its id.
 pub async fn create_task(task: &NewTask, signal: &AbortSignal) -> Result<u64, HttpError> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let body =
-        serde::Serialize::serialize(&[task], &serializer).map_err(|_| HttpError::Malformed)?;
-    let body = js_sys::JSON::stringify(&body).map_err(|_| HttpError::Malformed)?;
-    let answer = request_json("POST", TasksQuery::PATH, Some(&String::from(body)), signal)
-        .await?
-        .ok_or(HttpError::Malformed)?;
-    let page: Page<Saved<Task>> =
-        serde_wasm_bindgen::from_value(answer).map_err(|_| HttpError::Malformed)?;
-    page.items
-        .first()
-        .map(|saved| saved.id)
-        .ok_or(HttpError::Malformed)
+    let body = json_body(&[task])?;
+    first_saved::<Task>(request_json("POST", TasksQuery::PATH, Some(&body), signal).await?)
 }
 
 /// Follows a collection from its first page until a 204 or a page without `_links.next`.
@@ -122,100 +68,32 @@ fn same_origin(href: &str) -> Result<String, HttpError> {
 }
 
 /// One request with the session and a JSON answer; `None` for 204 No Content.
+///
+/// The answer is read here rather than with the shared `json_answer`: one future fewer keeps the
+/// card's download from growing.
 async fn request_json(
     method: &str,
     url: &str,
     body: Option<&str>,
     signal: &AbortSignal,
 ) -> Result<Option<JsValue>, HttpError> {
-    let mut attempt = 0;
-    loop {
-        wait_for_slot().await;
-        // A load that was cancelled while it waited for its turn sends nothing.
-        if signal.aborted() {
-            return Err(HttpError::Network);
+    let response = send_paced(&Card, method, url, body, signal).await?;
+    match response.status() {
+        204 => Ok(None),
+        200..=299 => {
+            let json = response.json().map_err(|_| HttpError::Malformed)?;
+            JsFuture::from(json)
+                .await
+                .map(Some)
+                .map_err(|_| HttpError::Malformed)
         }
-        let response = send(method, url, body, signal).await?;
-        let status = response.status();
-        if status == 429 && attempt < RATE_LIMIT_RETRIES {
-            let wait = backoff_ms(attempt, retry_after(&response).await);
-            if wait <= LONGEST_AUTOMATIC_WAIT_MS {
-                attempt += 1;
-                TimeoutFuture::new(wait as u32).await;
-                continue;
-            }
+        status => {
+            // Read the error body to its end, so the connection finishes cleanly instead of
+            // being cut when the load's controller is dropped.
+            drain(&response).await;
+            Err(HttpError::Status(status))
         }
-        return match status {
-            204 => Ok(None),
-            200..=299 => {
-                let json = response.json().map_err(|_| HttpError::Malformed)?;
-                JsFuture::from(json)
-                    .await
-                    .map(Some)
-                    .map_err(|_| HttpError::Malformed)
-            }
-            _ => {
-                // Read the error body to its end, so the connection finishes cleanly instead of
-                // being cut when the load's controller is dropped.
-                if let Ok(text) = response.text() {
-                    let _ = JsFuture::from(text).await;
-                }
-                Err(HttpError::Status(status))
-            }
-        };
     }
-}
-
-async fn send(
-    method: &str,
-    url: &str,
-    body: Option<&str>,
-    signal: &AbortSignal,
-) -> Result<Response, HttpError> {
-    let network = |_| HttpError::Network;
-    let headers = Headers::new().map_err(network)?;
-    headers
-        .set("X-Requested-With", "XMLHttpRequest")
-        .map_err(network)?;
-    headers.set("Accept", "application/json").map_err(network)?;
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        headers
-            .set("Content-Type", "application/json")
-            .map_err(network)?;
-        init.set_body(&JsValue::from_str(body));
-    }
-    init.set_credentials(RequestCredentials::SameOrigin);
-    init.set_headers(&headers);
-    init.set_signal(Some(signal));
-    let window = web_sys::window().ok_or(HttpError::Network)?;
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(network)?;
-    response.dyn_into().map_err(network)
-}
-
-/// How long a 429 asks to wait, in seconds: the `Retry-After` header, else the problem body's `retry_after`.
-async fn retry_after(response: &Response) -> Option<u64> {
-    if let Some(seconds) = response
-        .headers()
-        .get("Retry-After")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse().ok())
-    {
-        return Some(seconds);
-    }
-    let body = JsFuture::from(response.json().ok()?).await.ok()?;
-    serde_wasm_bindgen::from_value::<Problem>(body)
-        .ok()?
-        .retry_after
-}
-
-/// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
-async fn wait_for_slot() {
-    PageLimiter::page().acquire().await;
 }
 
 /// Serializes a request body as amoCRM's JSON.
