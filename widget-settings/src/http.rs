@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use amo_api::{Catalog, CustomField, LossReason, Page, Pipeline};
-use leakguard_widget_shared::{json_answer, send_paced, Pacing};
+use leakguard_widget_shared::{json_answer, same_origin, send_paced, Pacing};
 use wasm_bindgen::JsValue;
 use web_sys::AbortSignal;
 
@@ -127,15 +127,6 @@ where
         url = page.next.as_deref().map(same_origin).transpose()?;
     }
     Ok(items)
-}
-
-/// The path and query of a `_links.next` URL, so the next page goes to this origin with this session.
-fn same_origin(href: &str) -> Result<String, HttpError> {
-    let base = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .ok_or(HttpError::Network)?;
-    let url = web_sys::Url::new_with_base(href, &base).map_err(|_| HttpError::Malformed)?;
-    Ok(url.pathname() + &url.search())
 }
 
 /// One request with the session and a JSON answer; `None` for 204 No Content.

@@ -1,5 +1,6 @@
 //! The request every module sends to amoCRM's `/api/v4` with the user's session, its pacing and
-//! 429 retries, the abort handle of one load and the reading of the answer.
+//! 429 retries, the abort handle of one load, the reading of the answer and the address of a
+//! collection's next page.
 
 use std::future::Future;
 
@@ -199,6 +200,15 @@ pub async fn json_answer(response: Response) -> Result<Option<JsValue>, HttpErro
             Err(HttpError::Status(status))
         }
     }
+}
+
+/// The path and query of a `_links.next` URL, so the next page goes to this origin with this session.
+pub fn same_origin(href: &str) -> Result<String, HttpError> {
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .ok_or(HttpError::Network)?;
+    let url = web_sys::Url::new_with_base(href, &base).map_err(|_| HttpError::Malformed)?;
+    Ok(url.pathname() + &url.search())
 }
 
 /// Reads a response's body to its end and forgets it.

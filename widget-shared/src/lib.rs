@@ -11,7 +11,7 @@ mod http;
 mod limiter;
 
 pub use http::{
-    drain, json_answer, retry_after_header, retry_after_or_problem, send, send_paced, HttpError,
-    InFlight, Pacing, LOAD_TIME_LIMIT_MS,
+    drain, json_answer, retry_after_header, retry_after_or_problem, same_origin, send, send_paced,
+    HttpError, InFlight, Pacing, LOAD_TIME_LIMIT_MS,
 };
 pub use limiter::{decide, PageLimiter, ARRIVAL_MARGIN_MS, MAX_REQUESTS, STORE_KEY, WINDOW_MS};

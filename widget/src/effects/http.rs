@@ -8,7 +8,7 @@ use amo_api::{
     Lead, LeadPatch, LeadsQuery, LossReason, NewLead, NewNote, NewTask, Note, Page, Saved, Task,
     TasksQuery,
 };
-use leakguard_widget_shared::{drain, send_paced, Pacing};
+use leakguard_widget_shared::{drain, same_origin, send_paced, Pacing};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
@@ -56,15 +56,6 @@ where
         url = page.next.as_deref().map(same_origin).transpose()?;
     }
     Ok(items)
-}
-
-/// The path and query of a `_links.next` URL, so the next page goes to this origin with this session.
-fn same_origin(href: &str) -> Result<String, HttpError> {
-    let base = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .ok_or(HttpError::Network)?;
-    let url = web_sys::Url::new_with_base(href, &base).map_err(|_| HttpError::Malformed)?;
-    Ok(url.pathname() + &url.search())
 }
 
 /// One request with the session and a JSON answer; `None` for 204 No Content.
