@@ -119,7 +119,7 @@ impl SettingsApp {
                 return true;
             };
             // The form answers a Promise: it may have to prepare the payments catalog first.
-            let answer = match call(&form, "on_save_async", &[event.clone()]) {
+            let answer = match call(&form, "on_save_async", std::slice::from_ref(&event)) {
                 Ok(promise) if promise.is_instance_of::<Promise>() => {
                     JsFuture::from(Promise::from(promise)).await.ok()
                 }
