@@ -7,7 +7,7 @@
 use std::cell::Cell;
 
 use gloo_timers::future::TimeoutFuture;
-use leakguard_widget_shared::{drain, retry_after_header, send_paced, Pacing, PageLimiter};
+use leakguard_widget_shared::{drain, retry_after_header, send_paced, Pacing, PageLimiter, Slot};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Response};
 
@@ -35,7 +35,7 @@ impl Pacing for Report {
     }
 
     /// Waits until the page's limiter grants a request slot and no 429 pause is running.
-    async fn wait_for_slot(&self) {
+    async fn wait_for_slot(&self) -> Slot {
         loop {
             let now = now_ms();
             let paused = PAUSED_UNTIL.with(Cell::get);
@@ -45,7 +45,7 @@ impl Pacing for Report {
             }
             // The window is shared with every LeakGuard module on the page.
             match PageLimiter::page().try_acquire() {
-                Ok(()) => return,
+                Ok(slot) => return slot,
                 Err(wait_ms) => {
                     TimeoutFuture::new(wait_ms.clamp(1, u64::from(u32::MAX)) as u32).await
                 }

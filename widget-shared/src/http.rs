@@ -12,7 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Headers, RequestCredentials, RequestInit, Response};
 
-use crate::PageLimiter;
+use crate::{PageLimiter, Slot};
 
 /// How long one load (all its requests and retries) may take before it fails as a network error.
 pub const LOAD_TIME_LIMIT_MS: u32 = 30_000;
@@ -84,7 +84,7 @@ pub trait Pacing {
     }
 
     /// Waits until the page-wide limiter, which every LeakGuard module on the page shares, grants a slot.
-    fn wait_for_slot(&self) -> impl Future<Output = ()> {
+    fn wait_for_slot(&self) -> impl Future<Output = Slot> {
         async { PageLimiter::page().acquire().await }
     }
 
@@ -111,14 +111,15 @@ pub async fn send_paced(
 ) -> Result<Response, HttpError> {
     let mut attempt = 0;
     loop {
-        pacing.wait_for_slot().await;
+        let slot = pacing.wait_for_slot().await;
         // A load that was cancelled while it waited for its turn sends nothing.
         if signal.aborted() {
             return Err(HttpError::Network);
         }
-        let response = send(method, url, body, signal)
-            .await
-            .map_err(|_| HttpError::Network)?;
+        let sent = send(method, url, body, signal).await;
+        // The answer is here (or the request failed): the slot counts one window from now.
+        drop(slot);
+        let response = sent.map_err(|_| HttpError::Network)?;
         if response.status() == 429 && attempt < pacing.rate_limit_retries() {
             let wait = backoff_ms(attempt, pacing.retry_after(&response).await);
             if wait <= pacing.longest_automatic_wait_ms() {

@@ -1,4 +1,4 @@
-//! Browser tests of the page-wide limiter: handles share one window kept on `globalThis`.
+//! Browser tests of the page-wide limiter: handles share one window kept on `globalThis`, and a slot counts until a window after its answer.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect, Symbol};
@@ -21,7 +21,7 @@ fn two_handles_share_one_window() {
     let section = PageLimiter::new("leakguard.test.two-handles", 7, 1000);
     for i in 0..7 {
         let handle = if i % 2 == 0 { card } else { section };
-        assert_eq!(handle.try_acquire(), Ok(()), "send {i}");
+        assert!(handle.try_acquire().is_ok(), "send {i}");
     }
     let wait = section
         .try_acquire()
@@ -42,7 +42,7 @@ fn sends_recorded_by_another_module_count() {
     }
     Reflect::set(&js_sys::global(), &Symbol::for_(key), &others).unwrap();
     let limiter = PageLimiter::new(key, 7, 1000);
-    assert_eq!(limiter.try_acquire(), Ok(()));
+    assert!(limiter.try_acquire().is_ok());
     assert!(limiter.try_acquire().is_err());
     assert_eq!(others.length(), 7, "the handle writes the array it found");
 }
@@ -56,7 +56,7 @@ fn old_sends_are_pruned() {
     }
     stale.push(&JsValue::from_str("not an instant"));
     Reflect::set(&js_sys::global(), &Symbol::for_(key), &stale).unwrap();
-    assert_eq!(PageLimiter::new(key, 7, 1000).try_acquire(), Ok(()));
+    assert!(PageLimiter::new(key, 7, 1000).try_acquire().is_ok());
     assert_eq!(stale.length(), 1);
 }
 
@@ -65,7 +65,7 @@ async fn acquire_waits_for_the_oldest_to_leave() {
     let limiter = PageLimiter::new("leakguard.test.acquire", 2, 300);
     let start = js_sys::Date::now();
     for _ in 0..3 {
-        limiter.acquire().await;
+        drop(limiter.acquire().await);
     }
     let waited = js_sys::Date::now() - start;
     assert!(waited >= 300.0, "the third send came after {waited} ms");
@@ -77,4 +77,20 @@ fn the_page_limiter_is_seven_per_window_under_the_shared_key() {
         PageLimiter::page(),
         PageLimiter::new(STORE_KEY, 7, WINDOW_MS)
     );
+}
+
+#[wasm_bindgen_test]
+fn a_slot_counts_while_its_request_is_on_its_way() {
+    let key = "leakguard.test.on-its-way";
+    let limiter = PageLimiter::new(key, 1, 1000);
+    let slot = limiter.try_acquire().expect("the first slot");
+    assert!(
+        store(key).get(0).as_f64().unwrap() < 0.0,
+        "marked as on its way"
+    );
+    assert!(limiter.try_acquire().is_err());
+    drop(slot);
+    let answered = store(key).get(0).as_f64().unwrap();
+    assert!(answered > 0.0, "the answer's instant is recorded");
+    assert!(limiter.try_acquire().is_err(), "it still counts one window");
 }
