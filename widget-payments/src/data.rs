@@ -11,7 +11,7 @@ use web_sys::AbortSignal;
 
 use crate::host::{self, AccountInfo, Widget};
 use crate::http::{self, HttpError};
-use crate::zone::Zone;
+use leakguard_widget_shared::Zone;
 
 /// The page facts every action of the section uses.
 #[derive(Debug)]

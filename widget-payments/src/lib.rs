@@ -19,7 +19,6 @@ pub mod model;
 pub mod pending;
 mod save;
 mod section;
-mod zone;
 
 use std::rc::Rc;
 

@@ -10,6 +10,7 @@
 
 mod http;
 mod limiter;
+mod zone;
 
 pub use http::{
     drain, json_answer, retry_after_header, retry_after_or_problem, same_origin, send, send_paced,
@@ -19,3 +20,4 @@ pub use limiter::{
     decide, finish, PageLimiter, Slot, ARRIVAL_MARGIN_MS, IN_FLIGHT_LIMIT_MS, MAX_REQUESTS,
     STORE_KEY, WINDOW_MS,
 };
+pub use zone::{parse_gmt_offset, Zone};

@@ -1,5 +1,5 @@
-//! The account's timezone as the core's [`UtcOffset`], answered by the browser's `Intl`
-//! (`timeZoneName: 'longOffset'`), so the wasm carries no timezone database.
+//! The account's time zone as the core's [`UtcOffset`], answered by the browser's `Intl`
+//! (`timeZoneName: 'longOffset'`), so no wasm module carries a time-zone database.
 
 use js_sys::Intl::{
     DateTimeFormat, DateTimeFormatOptions, DateTimeFormatPart, DateTimeFormatPartType,
@@ -19,11 +19,16 @@ extern "C" {
     ) -> Result<DateTimeFormat, JsValue>;
 }
 
-/// An IANA zone; an unknown or missing zone is the browser's own.
+fn js_date(unix_seconds: i64) -> js_sys::Date {
+    js_sys::Date::new(&JsValue::from_f64(unix_seconds as f64 * 1000.0))
+}
+
+/// An IANA zone as the core's [`UtcOffset`], answered by `Intl` (`timeZoneName: 'longOffset'`).
 #[derive(Debug)]
 pub struct Zone(Option<DateTimeFormat>);
 
 impl Zone {
+    /// The zone `timezone`; an unknown or missing zone is the browser's own.
     pub fn new(timezone: Option<&str>) -> Zone {
         let with = |timezone: Option<&str>| {
             let options = DateTimeFormatOptions::new();
@@ -39,13 +44,12 @@ impl Zone {
 
 impl UtcOffset for Zone {
     fn offset_seconds_at(&self, utc_seconds: i64) -> i32 {
-        let date = js_sys::Date::new(&JsValue::from_f64(utc_seconds as f64 * 1000.0));
         let Some(format) = &self.0 else {
             // Without Intl the browser's own offset is the best there is.
-            return -(date.get_timezone_offset() * 60.0) as i32;
+            return -(js_date(utc_seconds).get_timezone_offset() * 60.0) as i32;
         };
         format
-            .format_to_parts(&date)
+            .format_to_parts(&js_date(utc_seconds))
             .iter()
             .map(|part| part.unchecked_into::<DateTimeFormatPart>())
             .find(|part| part.type_() == DateTimeFormatPartType::TimeZoneName)
@@ -54,7 +58,7 @@ impl UtcOffset for Zone {
     }
 }
 
-/// Seconds east of UTC from Intl's offset names: `GMT`, `GMT+03:00`, `GMT-03:30`, `GMT+5:45`.
+/// Seconds east of UTC from Intl's offset names: `GMT`, `GMT+03:00`, `GMT-03:30`, `GMT+5:45`, `GMT+3`.
 pub fn parse_gmt_offset(name: &str) -> Option<i32> {
     let rest = name
         .trim()
@@ -83,8 +87,14 @@ mod tests {
     fn offset_names_are_read_in_seconds() {
         assert_eq!(parse_gmt_offset("GMT"), Some(0));
         assert_eq!(parse_gmt_offset("GMT+03:00"), Some(3 * 3600));
+        assert_eq!(parse_gmt_offset("GMT+10:00"), Some(10 * 3600));
         assert_eq!(parse_gmt_offset("GMT-03:30"), Some(-(3 * 3600 + 1800)));
+        assert_eq!(parse_gmt_offset("GMT+5:45"), Some(5 * 3600 + 2700));
+        assert_eq!(parse_gmt_offset("GMT+3"), Some(3 * 3600));
         assert_eq!(parse_gmt_offset("GMT\u{2212}03:00"), Some(-3 * 3600));
-        assert_eq!(parse_gmt_offset("MSK"), None);
+        assert_eq!(parse_gmt_offset("UTC+01:00"), Some(3600));
+        for bad in ["", "MSK", "GMT+", "GMT+25:00", "GMT+03:75", "GMT*03:00"] {
+            assert_eq!(parse_gmt_offset(bad), None, "{bad}");
+        }
     }
 }
